@@ -1,0 +1,14 @@
+//! The OAuth 2.0 / OpenID Connect core, pure Rust: no browser, no UI, no I/O. Randomness and
+//! the clock are passed in, so every rule here is tested on the host.
+
+pub mod callback;
+pub mod discovery;
+pub mod error;
+pub mod id_token;
+pub mod pkce;
+pub mod request;
+pub mod secret;
+pub mod session;
+pub mod token;
+
+pub use error::{AuthError, ProviderError};

@@ -1,0 +1,144 @@
+//! The authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3, OIDC Core §3.1.2.1) and the
+//! pending sign-in that this tab keeps until the response comes back.
+
+use serde::{Deserialize, Serialize};
+
+use super::pkce::{challenge_s256, SignInSecrets};
+use super::secret::{Nonce, PkceVerifier, Secret, State};
+use crate::url::{sanitize_return_path, with_query};
+
+/// A pending sign-in older than this is refused (oidc-client-ts uses the same 15 minutes).
+pub const PENDING_MAX_AGE_SECS: u64 = 15 * 60;
+
+/// Everything the callback needs to finish the sign-in this tab started. Kept in
+/// sessionStorage and removed the moment a callback reads it, whatever happens next.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PendingSignIn {
+    pub state: State,
+    pub nonce: Nonce,
+    pub verifier: PkceVerifier,
+    /// Same-origin path to land on afterwards (sanitised again when used).
+    pub return_to: String,
+    /// Seconds since the Unix epoch.
+    pub created_at: u64,
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+}
+
+/// What a sign-in asks for.
+#[derive(Debug, Clone)]
+pub struct SignInRequest<'a> {
+    pub authorization_endpoint: &'a str,
+    pub client_id: &'a str,
+    pub redirect_uri: &'a str,
+    pub scopes: &'a [String],
+    pub return_to: &'a str,
+    /// `prompt` (OIDC Core §3.1.2.1), e.g. `none` for a silent attempt.
+    pub prompt: Option<&'a str>,
+    /// A hint of who is signing in, e.g. the current account's username on re-authentication.
+    pub login_hint: Option<&'a str>,
+}
+
+/// Builds the full-page redirect URL and the pending sign-in to store before leaving.
+pub fn begin_sign_in(req: &SignInRequest<'_>, random: &[u8; 96], now: u64) -> (String, PendingSignIn) {
+    let SignInSecrets {
+        verifier,
+        state,
+        nonce,
+    } = SignInSecrets::from_random(random);
+    let scope = req.scopes.join(" ");
+    let challenge = challenge_s256(&verifier);
+    let mut params: Vec<(&str, &str)> = vec![
+        ("client_id", req.client_id),
+        ("response_type", "code"),
+        ("redirect_uri", req.redirect_uri),
+        ("scope", &scope),
+        ("state", state.expose()),
+        ("nonce", nonce.expose()),
+        ("code_challenge", &challenge),
+        ("code_challenge_method", "S256"),
+        ("response_mode", "query"),
+    ];
+    if let Some(p) = req.prompt {
+        params.push(("prompt", p));
+    }
+    if let Some(h) = req.login_hint {
+        params.push(("login_hint", h));
+    }
+    let url = with_query(req.authorization_endpoint, params.iter().copied());
+    let pending = PendingSignIn {
+        state,
+        nonce,
+        verifier,
+        return_to: sanitize_return_path(req.return_to),
+        created_at: now,
+        redirect_uri: req.redirect_uri.to_owned(),
+        scopes: req.scopes.to_vec(),
+    };
+    (url, pending)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::url::parse_query;
+
+    fn request(scopes: &[String]) -> SignInRequest<'_> {
+        SignInRequest {
+            authorization_endpoint: "https://login.example/t/oauth2/v2.0/authorize",
+            client_id: "client-1",
+            redirect_uri: "http://localhost:8080/auth/callback",
+            scopes,
+            return_to: "/weather",
+            prompt: None,
+            login_hint: None,
+        }
+    }
+
+    #[test]
+    fn authorization_url_carries_pkce_state_nonce_and_scopes() {
+        let scopes = vec!["openid".to_owned(), "profile".into(), "offline_access".into(), "api://x/weather.read".into()];
+        let mut random = [0u8; 96];
+        for (i, b) in random.iter_mut().enumerate() {
+            *b = (i as u8).wrapping_mul(31);
+        }
+        let (url, pending) = begin_sign_in(&request(&scopes), &random, 1_000);
+        let (base, query) = url.split_once('?').unwrap();
+        assert_eq!(base, "https://login.example/t/oauth2/v2.0/authorize");
+        let q = parse_query(query).unwrap();
+        let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("client_id"), Some("client-1"));
+        assert_eq!(get("response_type"), Some("code"));
+        assert_eq!(get("redirect_uri"), Some("http://localhost:8080/auth/callback"));
+        assert_eq!(get("scope"), Some("openid profile offline_access api://x/weather.read"));
+        assert_eq!(get("state"), Some(pending.state.expose()));
+        assert_eq!(get("nonce"), Some(pending.nonce.expose()));
+        assert_eq!(get("code_challenge"), Some(challenge_s256(&pending.verifier).as_str()));
+        assert_eq!(get("code_challenge_method"), Some("S256"));
+        assert_eq!(get("response_mode"), Some("query"));
+        assert_eq!(get("prompt"), None);
+        assert!(!url.contains(pending.verifier.expose()), "the verifier never leaves the tab");
+        assert_eq!(pending.return_to, "/weather");
+        assert_eq!(pending.created_at, 1_000);
+    }
+
+    #[test]
+    fn adds_prompt_and_login_hint_when_asked() {
+        let scopes = vec!["openid".to_owned()];
+        let mut r = request(&scopes);
+        r.prompt = Some("none");
+        r.login_hint = Some("alice@nimbus.test");
+        let (url, _) = begin_sign_in(&r, &[1u8; 96], 0);
+        assert!(url.contains("&prompt=none"));
+        assert!(url.contains("&login_hint=alice%40nimbus.test"));
+    }
+
+    #[test]
+    fn sanitises_the_return_path_up_front() {
+        let scopes = vec!["openid".to_owned()];
+        let mut r = request(&scopes);
+        r.return_to = "//evil.example/";
+        let (_, pending) = begin_sign_in(&r, &[1u8; 96], 0);
+        assert_eq!(pending.return_to, "/");
+    }
+}

@@ -1,0 +1,118 @@
+//! Secret newtypes: tokens, codes, verifiers, `state` and `nonce` values.
+//!
+//! Each prints as `[redacted]` in `Debug`, has no `Display`, and gives its value only through
+//! [`Secret::expose`] — the one audited way out. Grep for `expose(` to see every use.
+
+use serde::{Deserialize, Serialize};
+
+/// Something that must never reach a log, an error message or the console.
+pub trait Secret {
+    /// The raw value. Call it only where the value goes on the wire or into storage.
+    fn expose(&self) -> &str;
+}
+
+macro_rules! secret {
+    ($(#[$m:meta])* $name:ident) => {
+        $(#[$m])*
+        #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn new(value: impl Into<String>) -> Self {
+                Self(value.into())
+            }
+        }
+
+        impl Secret for $name {
+            fn expose(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl core::fmt::Debug for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                write!(f, concat!(stringify!($name), "([redacted])"))
+            }
+        }
+    };
+}
+
+secret!(
+    /// An OAuth 2.0 access token (RFC 6749 §1.4): opaque to this client.
+    AccessToken
+);
+secret!(
+    /// A refresh token (RFC 6749 §1.5). Rotated on every use by Entra for SPAs.
+    RefreshToken
+);
+secret!(
+    /// A compact-serialised ID token (OIDC Core §2).
+    IdToken
+);
+secret!(
+    /// An authorization code (RFC 6749 §4.1.2). Single use.
+    AuthCode
+);
+secret!(
+    /// The `state` value binding an authorization response to this tab's request (RFC 6749 §10.12).
+    State
+);
+secret!(
+    /// The `nonce` binding an ID token to this sign-in (OIDC Core §3.1.2.1).
+    Nonce
+);
+
+/// The PKCE code verifier (RFC 7636 §4.1). Not `Clone`: it is spent once, at the token endpoint.
+#[derive(PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PkceVerifier(String);
+
+impl PkceVerifier {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+}
+
+impl Secret for PkceVerifier {
+    fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl core::fmt::Debug for PkceVerifier {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("PkceVerifier([redacted])")
+    }
+}
+
+/// Compares two secrets without an early exit on the first differing byte.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_value() {
+        let t = AccessToken::new("eyJ-very-secret");
+        assert_eq!(format!("{t:?}"), "AccessToken([redacted])");
+        let v = PkceVerifier::new("verifier-value");
+        assert!(!format!("{v:?}").contains("verifier-value"));
+        assert!(!format!("{:?}", Some(State::new("abc"))).contains("abc"));
+    }
+
+    #[test]
+    fn constant_time_eq_compares_whole_values() {
+        assert!(constant_time_eq("abc", "abc"));
+        assert!(!constant_time_eq("abc", "abd"));
+        assert!(!constant_time_eq("abc", "ab"));
+        assert!(constant_time_eq("", ""));
+    }
+}

@@ -1,0 +1,227 @@
+//! The signed-in session as this tab stores it, and the rules of its token cache: one access
+//! token per resource (Entra issues a token for one API at a time), used while it stays valid
+//! for a safety margin, refresh tokens replaced on rotation.
+
+use serde::{Deserialize, Serialize};
+
+use super::id_token::Account;
+use super::secret::{AccessToken, IdToken, RefreshToken};
+use super::token::TokenResponse;
+
+/// Entra's fixed refresh-token lifetime for single-page apps.
+pub const SPA_REFRESH_LIFETIME_SECS: u64 = 24 * 60 * 60;
+
+/// A cached token is used only while it has at least this long left (MSAL's 5 minutes),
+/// or a quarter of its lifetime for tokens shorter than 20 minutes.
+pub const RENEWAL_MARGIN_SECS: u64 = 5 * 60;
+
+/// Scopes about the user's sign-in rather than an API; they never name a resource.
+pub const OIDC_SCOPES: &[&str] = &["openid", "profile", "offline_access", "email"];
+
+/// The resource (API) a scope belongs to: `api://id/weather.read` → `api://id`,
+/// `https://host/Scope` → `https://host`. OIDC scopes have none.
+pub fn resource_of(scope: &str) -> Option<&str> {
+    if OIDC_SCOPES.contains(&scope) {
+        return None;
+    }
+    match scope.rsplit_once('/') {
+        Some((resource, name)) if !name.is_empty() && resource.contains("://") => Some(resource),
+        // A bare name like `User.Read` is Microsoft Graph's, by Entra's convention.
+        _ => Some("https://graph.microsoft.com"),
+    }
+}
+
+/// An access token for one resource.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CachedToken {
+    pub resource: String,
+    pub scopes: Vec<String>,
+    pub token: AccessToken,
+    pub issued_at: u64,
+    pub expires_at: u64,
+}
+
+impl CachedToken {
+    /// Usable now for all of `scopes`, with the renewal margin to spare.
+    pub fn covers(&self, scopes: &[String], now: u64) -> bool {
+        let lifetime = self.expires_at.saturating_sub(self.issued_at);
+        let margin = RENEWAL_MARGIN_SECS.min(lifetime / 4);
+        scopes.iter().all(|s| self.scopes.contains(s)) && now.saturating_add(margin) < self.expires_at
+    }
+}
+
+/// Everything kept for a signed-in user, in sessionStorage only.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Session {
+    pub account: Account,
+    /// Kept for `id_token_hint` at sign-out (OIDC RP-Initiated Logout §2).
+    pub id_token: IdToken,
+    pub refresh_token: Option<RefreshToken>,
+    pub signed_in_at: u64,
+    /// When the refresh token stops working; fixed at sign-in, never extended by refreshing.
+    pub refresh_expires_at: u64,
+    pub access_tokens: Vec<CachedToken>,
+}
+
+impl Session {
+    /// A new session from the code redemption's response.
+    pub fn new(account: Account, id_token: IdToken, response: TokenResponse, now: u64) -> Self {
+        let lifetime = response
+            .refresh_token_expires_in
+            .unwrap_or(SPA_REFRESH_LIFETIME_SECS)
+            .min(SPA_REFRESH_LIFETIME_SECS);
+        let mut session = Self {
+            account,
+            id_token,
+            refresh_token: None,
+            signed_in_at: now,
+            refresh_expires_at: now.saturating_add(lifetime),
+            access_tokens: Vec::new(),
+        };
+        session.store(response, now);
+        session
+    }
+
+    /// The cached token for `scopes`, if it is still good.
+    pub fn token_for(&self, scopes: &[String], now: u64) -> Option<&CachedToken> {
+        let resource = scopes.iter().find_map(|s| resource_of(s))?;
+        self.access_tokens
+            .iter()
+            .find(|t| t.resource == resource && t.covers(scopes, now))
+    }
+
+    /// Stores a token response: the access token replaces its resource's entry, a new refresh
+    /// token replaces the old one (rotation).
+    pub fn store(&mut self, response: TokenResponse, now: u64) {
+        if let Some(rt) = response.refresh_token {
+            self.refresh_token = Some(rt);
+        }
+        let Some(resource) = response.scopes.iter().find_map(|s| resource_of(s)) else {
+            return;
+        };
+        let resource = resource.to_owned();
+        let scopes = response
+            .scopes
+            .iter()
+            .filter(|s| resource_of(s) == Some(resource.as_str()))
+            .cloned()
+            .collect();
+        self.access_tokens.retain(|t| t.resource != resource);
+        self.access_tokens.push(CachedToken {
+            resource,
+            scopes,
+            token: response.access_token,
+            issued_at: now,
+            expires_at: now.saturating_add(response.expires_in),
+        });
+    }
+
+    /// Forgets the access token of the resource `scopes` belong to (e.g. after a 401).
+    pub fn drop_token_for(&mut self, scopes: &[String]) {
+        if let Some(resource) = scopes.iter().find_map(|s| resource_of(s)) {
+            self.access_tokens.retain(|t| t.resource != resource);
+        }
+    }
+
+    /// Whether the refresh token may still be redeemed.
+    pub fn can_refresh(&self, now: u64) -> bool {
+        self.refresh_token.is_some() && now < self.refresh_expires_at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::secret::Secret;
+
+    const READ: &str = "api://api-1/weather.read";
+    const WRITE: &str = "api://api-1/weather.write";
+
+    fn account() -> Account {
+        Account {
+            sub: "s".into(),
+            name: "Alice".into(),
+            username: None,
+            tenant_id: None,
+            object_id: None,
+            issuer: "i".into(),
+        }
+    }
+
+    fn response(token: &str, scopes: &[&str], expires_in: u64, rt: Option<&str>) -> TokenResponse {
+        TokenResponse {
+            access_token: AccessToken::new(token),
+            expires_in,
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            id_token: None,
+            refresh_token: rt.map(RefreshToken::new),
+            refresh_token_expires_in: None,
+        }
+    }
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn finds_resources_of_scopes() {
+        assert_eq!(resource_of(READ), Some("api://api-1"));
+        assert_eq!(resource_of("https://graph.microsoft.com/User.Read"), Some("https://graph.microsoft.com"));
+        assert_eq!(resource_of("User.Read"), Some("https://graph.microsoft.com"));
+        assert_eq!(resource_of("openid"), None);
+        assert_eq!(resource_of("offline_access"), None);
+    }
+
+    #[test]
+    fn uses_a_cached_token_only_with_the_margin_to_spare() {
+        let session = Session::new(account(), IdToken::new("id"), response("at", &[READ, "openid"], 3600, Some("rt")), 1000);
+        assert_eq!(session.token_for(&s(&[READ]), 1000).unwrap().token.expose(), "at");
+        assert!(session.token_for(&s(&[READ]), 1000 + 3600 - RENEWAL_MARGIN_SECS - 1).is_some());
+        assert!(session.token_for(&s(&[READ]), 1000 + 3600 - RENEWAL_MARGIN_SECS).is_none());
+        assert!(session.token_for(&s(&[WRITE]), 1000).is_none(), "a scope not granted");
+        assert!(session.token_for(&s(&["openid"]), 1000).is_none(), "no resource");
+    }
+
+    #[test]
+    fn short_tokens_get_a_proportional_margin() {
+        let session = Session::new(account(), IdToken::new("id"), response("at", &[READ], 40, None), 0);
+        assert!(session.token_for(&s(&[READ]), 29).is_some());
+        assert!(session.token_for(&s(&[READ]), 30).is_none());
+    }
+
+    #[test]
+    fn keeps_one_token_per_resource_and_rotates_refresh_tokens() {
+        let mut session = Session::new(account(), IdToken::new("id"), response("at1", &[READ], 3600, Some("rt1")), 0);
+        session.store(response("other", &["api://api-2/x.read"], 3600, None), 0);
+        session.store(response("at2", &[READ, WRITE], 3600, Some("rt2")), 10);
+        assert_eq!(session.access_tokens.len(), 2);
+        assert_eq!(session.token_for(&s(&[READ, WRITE]), 10).unwrap().token.expose(), "at2");
+        assert_eq!(session.token_for(&s(&["api://api-2/x.read"]), 10).unwrap().token.expose(), "other");
+        assert_eq!(session.refresh_token.as_ref().unwrap().expose(), "rt2");
+        session.drop_token_for(&s(&[READ]));
+        assert!(session.token_for(&s(&[READ]), 10).is_none());
+        assert_eq!(session.access_tokens.len(), 1);
+    }
+
+    #[test]
+    fn the_refresh_budget_is_fixed_at_sign_in() {
+        let mut session = Session::new(account(), IdToken::new("id"), response("at", &[READ], 3600, Some("rt")), 100);
+        assert_eq!(session.refresh_expires_at, 100 + SPA_REFRESH_LIFETIME_SECS);
+        session.store(response("at2", &[READ], 3600, Some("rt2")), 5000);
+        assert_eq!(session.refresh_expires_at, 100 + SPA_REFRESH_LIFETIME_SECS);
+        assert!(session.can_refresh(100 + SPA_REFRESH_LIFETIME_SECS - 1));
+        assert!(!session.can_refresh(100 + SPA_REFRESH_LIFETIME_SECS));
+    }
+
+    #[test]
+    fn round_trips_through_json_without_exposing_debug() {
+        let session = Session::new(account(), IdToken::new("id-secret"), response("at-secret", &[READ], 3600, Some("rt-secret")), 0);
+        let json = serde_json::to_string(&session).unwrap();
+        let back: Session = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.access_tokens[0].token.expose(), "at-secret");
+        let debug = format!("{back:?}");
+        for secret in ["id-secret", "at-secret", "rt-secret"] {
+            assert!(!debug.contains(secret));
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! The token endpoint: request bodies (RFC 6749 §4.1.3, §6; RFC 7636 §4.5) and the checked
+//! reading of its responses (RFC 6749 §5.1, §5.2). Sans-I/O: the adapter posts the body and
+//! hands back the status and text.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::error::{AuthError, ProviderError};
+use super::secret::{AccessToken, AuthCode, IdToken, PkceVerifier, RefreshToken, Secret};
+use crate::url::form_encode;
+
+/// The longest `expires_in` accepted. Entra's CAE-enabled tokens live up to 28 hours.
+pub const MAX_EXPIRES_IN_SECS: u64 = 2 * 24 * 60 * 60;
+
+/// `grant_type=authorization_code` for a public client: no secret, the verifier instead.
+/// Takes the verifier by value: it is spent here.
+pub fn code_redemption_body(
+    client_id: &str,
+    code: &AuthCode,
+    redirect_uri: &str,
+    verifier: PkceVerifier,
+    scopes: &[String],
+) -> String {
+    let scope = scopes.join(" ");
+    form_encode([
+        ("client_id", client_id),
+        ("grant_type", "authorization_code"),
+        ("code", code.expose()),
+        ("redirect_uri", redirect_uri),
+        ("code_verifier", verifier.expose()),
+        ("scope", scope.as_str()),
+    ])
+}
+
+/// `grant_type=refresh_token` (RFC 6749 §6), asking for the scopes of one resource.
+pub fn refresh_body(client_id: &str, refresh_token: &RefreshToken, scopes: &[String]) -> String {
+    let scope = scopes.join(" ");
+    form_encode([
+        ("client_id", client_id),
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token.expose()),
+        ("scope", scope.as_str()),
+    ])
+}
+
+/// A successful, checked token response.
+#[derive(Debug)]
+pub struct TokenResponse {
+    pub access_token: AccessToken,
+    pub expires_in: u64,
+    /// Granted scopes: the response's `scope`, or the requested ones when it is absent (§5.1).
+    pub scopes: Vec<String>,
+    pub id_token: Option<IdToken>,
+    pub refresh_token: Option<RefreshToken>,
+    /// Entra tells SPAs how long the refresh token lives.
+    pub refresh_token_expires_in: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct RawSuccess {
+    access_token: Option<String>,
+    token_type: Option<String>,
+    expires_in: Option<Value>,
+    scope: Option<String>,
+    id_token: Option<String>,
+    refresh_token: Option<String>,
+    refresh_token_expires_in: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct RawError {
+    error: String,
+    error_description: Option<String>,
+}
+
+/// Seconds given as a JSON number or a numeric string (some providers quote it).
+fn seconds(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Reads the token endpoint's answer.
+pub fn parse_token_response(
+    status: u16,
+    body: &str,
+    requested_scopes: &[String],
+) -> Result<TokenResponse, AuthError> {
+    if !(200..300).contains(&status) {
+        let error = match serde_json::from_str::<RawError>(body) {
+            Ok(e) => ProviderError::new(&e.error, e.error_description.as_deref()),
+            Err(_) => ProviderError::new(
+                match status {
+                    429 => "temporarily_unavailable",
+                    500..=599 => "server_error",
+                    _ => "invalid_response",
+                },
+                None,
+            ),
+        };
+        return Err(AuthError::TokenEndpoint { status, error });
+    }
+    let raw: RawSuccess = serde_json::from_str(body)
+        .map_err(|_| AuthError::TokenResponseMalformed("the body is not a JSON object"))?;
+    let access_token = raw
+        .access_token
+        .filter(|t| !t.is_empty())
+        .ok_or(AuthError::TokenResponseMalformed("no access_token"))?;
+    match raw.token_type.as_deref() {
+        Some(t) if t.eq_ignore_ascii_case("bearer") => {}
+        Some(_) => return Err(AuthError::UnsupportedTokenType),
+        None => return Err(AuthError::TokenResponseMalformed("no token_type")),
+    }
+    let expires_in = raw
+        .expires_in
+        .as_ref()
+        .and_then(seconds)
+        .filter(|s| (1..=MAX_EXPIRES_IN_SECS).contains(s))
+        .ok_or(AuthError::BadExpiresIn)?;
+    let scopes = match raw.scope.as_deref().map(str::trim) {
+        Some(s) if !s.is_empty() => s.split_ascii_whitespace().map(str::to_owned).collect(),
+        _ => requested_scopes.to_vec(),
+    };
+    Ok(TokenResponse {
+        access_token: AccessToken::new(access_token),
+        expires_in,
+        scopes,
+        id_token: raw.id_token.filter(|t| !t.is_empty()).map(IdToken::new),
+        refresh_token: raw.refresh_token.filter(|t| !t.is_empty()).map(RefreshToken::new),
+        refresh_token_expires_in: raw.refresh_token_expires_in.as_ref().and_then(seconds),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::url::parse_query;
+
+    fn scopes() -> Vec<String> {
+        vec!["api://x/weather.read".to_owned()]
+    }
+
+    #[test]
+    fn builds_a_code_redemption_without_a_secret() {
+        let body = code_redemption_body(
+            "client",
+            &AuthCode::new("the code"),
+            "http://localhost:8080/auth/callback",
+            PkceVerifier::new("verifier"),
+            &scopes(),
+        );
+        let q = parse_query(&body).unwrap();
+        let names: Vec<&str> = q.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            names,
+            ["client_id", "grant_type", "code", "redirect_uri", "code_verifier", "scope"]
+        );
+        assert!(body.contains("code=the%20code"));
+        assert!(!body.contains("client_secret"));
+    }
+
+    #[test]
+    fn builds_a_refresh_request() {
+        let body = refresh_body("c", &RefreshToken::new("r/1"), &scopes());
+        assert_eq!(
+            body,
+            "client_id=c&grant_type=refresh_token&refresh_token=r%2F1&scope=api%3A%2F%2Fx%2Fweather.read"
+        );
+    }
+
+    #[test]
+    fn parses_a_full_response() {
+        let r = parse_token_response(
+            200,
+            r#"{"token_type":"Bearer","scope":"api://x/weather.read openid","expires_in":3599,
+               "access_token":"at","refresh_token":"rt","id_token":"a.b.c","refresh_token_expires_in":86399}"#,
+            &scopes(),
+        )
+        .unwrap();
+        assert_eq!(r.access_token.expose(), "at");
+        assert_eq!(r.expires_in, 3599);
+        assert_eq!(r.scopes, ["api://x/weather.read", "openid"]);
+        assert_eq!(r.refresh_token.unwrap().expose(), "rt");
+        assert_eq!(r.id_token.unwrap().expose(), "a.b.c");
+        assert_eq!(r.refresh_token_expires_in, Some(86399));
+    }
+
+    #[test]
+    fn token_type_is_case_insensitive_and_expires_in_may_be_quoted() {
+        let r = parse_token_response(
+            200,
+            r#"{"token_type":"bearer","expires_in":"60","access_token":"at"}"#,
+            &scopes(),
+        )
+        .unwrap();
+        assert_eq!(r.expires_in, 60);
+        assert_eq!(r.scopes, scopes(), "absent scope means the requested scope");
+        assert!(r.refresh_token.is_none());
+    }
+
+    #[test]
+    fn rejects_unusable_success_bodies() {
+        let cases: &[(&str, AuthError)] = &[
+            ("<html>oops</html>", AuthError::TokenResponseMalformed("the body is not a JSON object")),
+            (r#"{"token_type":"Bearer","expires_in":60"#, AuthError::TokenResponseMalformed("the body is not a JSON object")),
+            (r#"{"token_type":"Bearer","expires_in":60}"#, AuthError::TokenResponseMalformed("no access_token")),
+            (r#"{"token_type":"Bearer","expires_in":60,"access_token":""}"#, AuthError::TokenResponseMalformed("no access_token")),
+            (r#"{"token_type":"DPoP","expires_in":60,"access_token":"a"}"#, AuthError::UnsupportedTokenType),
+            (r#"{"expires_in":60,"access_token":"a"}"#, AuthError::TokenResponseMalformed("no token_type")),
+            (r#"{"token_type":"Bearer","access_token":"a"}"#, AuthError::BadExpiresIn),
+            (r#"{"token_type":"Bearer","expires_in":0,"access_token":"a"}"#, AuthError::BadExpiresIn),
+            (r#"{"token_type":"Bearer","expires_in":-5,"access_token":"a"}"#, AuthError::BadExpiresIn),
+            (r#"{"token_type":"Bearer","expires_in":1e300,"access_token":"a"}"#, AuthError::BadExpiresIn),
+            (r#"{"token_type":"Bearer","expires_in":99999999,"access_token":"a"}"#, AuthError::BadExpiresIn),
+            (r#"{"token_type":"Bearer","expires_in":"soon","access_token":"a"}"#, AuthError::BadExpiresIn),
+        ];
+        for (body, expected) in cases {
+            assert_eq!(
+                parse_token_response(200, body, &scopes()).unwrap_err(),
+                *expected,
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn reads_oauth_error_bodies() {
+        let err = parse_token_response(
+            400,
+            r#"{"error":"invalid_grant","error_description":"AADSTS700084: The refresh token has expired"}"#,
+            &scopes(),
+        )
+        .unwrap_err();
+        let AuthError::TokenEndpoint { status, error } = err else { panic!() };
+        assert_eq!(status, 400);
+        assert_eq!(error.error, "invalid_grant");
+        assert_eq!(error.aadsts_code().as_deref(), Some("AADSTS700084"));
+    }
+
+    #[test]
+    fn maps_non_json_errors_by_status() {
+        for (status, code) in [(500, "server_error"), (503, "server_error"), (429, "temporarily_unavailable"), (404, "invalid_response")] {
+            let AuthError::TokenEndpoint { error, .. } =
+                parse_token_response(status, "<html>", &scopes()).unwrap_err()
+            else {
+                panic!()
+            };
+            assert_eq!(error.error, code);
+        }
+    }
+}

@@ -1,0 +1,266 @@
+//! Runtime configuration (`config.json` beside `index.html`): one build serves any tenant and
+//! environment. Every field is checked, and a problem names the field at fault.
+
+use serde_json::{Map, Value};
+
+use crate::url::parse_absolute;
+
+/// The weather API this client calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiConfig {
+    /// Origin (and optional path prefix) of the API, without a trailing slash.
+    pub base_url: String,
+    /// e.g. `api://{api client id}/weather.read`
+    pub read_scope: String,
+    /// e.g. `api://{api client id}/weather.write`
+    pub write_scope: String,
+}
+
+/// The checked configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// e.g. `https://login.microsoftonline.com/{tenant}/v2.0`, without a trailing slash.
+    pub authority: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub post_logout_redirect_uri: String,
+    pub api: ApiConfig,
+}
+
+impl Config {
+    /// Scopes asked for at sign-in: OIDC, a refresh token, and the API's read scope.
+    pub fn sign_in_scopes(&self) -> Vec<String> {
+        vec![
+            "openid".into(),
+            "profile".into(),
+            "offline_access".into(),
+            self.api.read_scope.clone(),
+        ]
+    }
+
+    /// `{authority}/.well-known/openid-configuration` (OIDC Discovery §4).
+    pub fn discovery_url(&self) -> String {
+        format!("{}/.well-known/openid-configuration", self.authority)
+    }
+}
+
+/// Which field is wrong, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub field: String,
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(field: &str, problem: impl Into<String>) -> Self {
+        Self {
+            field: field.to_owned(),
+            problem: problem.into(),
+        }
+    }
+
+    pub fn message(&self) -> String {
+        if self.field.is_empty() {
+            format!("config.json {}", self.problem)
+        } else {
+            format!("config.json: \"{}\" {}", self.field, self.problem)
+        }
+    }
+}
+
+fn string<'a>(obj: &'a Map<String, Value>, key: &str, field: &str) -> Result<Option<&'a str>, ConfigError> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Err(ConfigError::new(field, "is empty")),
+        Some(Value::String(s)) => Ok(Some(s.trim())),
+        Some(_) => Err(ConfigError::new(field, "must be a string")),
+    }
+}
+
+fn required<'a>(obj: &'a Map<String, Value>, key: &str, field: &str) -> Result<&'a str, ConfigError> {
+    string(obj, key, field)?.ok_or_else(|| ConfigError::new(field, "is missing"))
+}
+
+fn url_field(value: &str, field: &str) -> Result<String, ConfigError> {
+    let u = parse_absolute(value).ok_or_else(|| {
+        ConfigError::new(field, format!("must be an absolute https URL (got \"{}\")", shorten(value)))
+    })?;
+    if !u.is_secure_enough() {
+        return Err(ConfigError::new(field, "must use https (plain http is allowed only for localhost)"));
+    }
+    if u.has_query || u.has_fragment {
+        return Err(ConfigError::new(field, "must not contain a query or fragment"));
+    }
+    Ok(value.trim_end_matches('/').to_owned())
+}
+
+fn shorten(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).take(80).collect()
+}
+
+fn scope_field(value: &str, field: &str) -> Result<String, ConfigError> {
+    if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(ConfigError::new(field, "must be a single scope without spaces"));
+    }
+    if crate::auth::session::resource_of(value).is_none() {
+        return Err(ConfigError::new(field, "must be an API scope such as api://{api-client-id}/weather.read"));
+    }
+    Ok(value.to_owned())
+}
+
+/// Parses `config.json`. `origin` is the page's origin, for the redirect URI defaults.
+pub fn parse_config(body: &str, origin: &str) -> Result<Config, ConfigError> {
+    let root: Value = serde_json::from_str(body)
+        .map_err(|e| ConfigError::new("", format!("is not valid JSON (line {}, column {})", e.line(), e.column())))?;
+    let obj = root
+        .as_object()
+        .ok_or_else(|| ConfigError::new("", "must be a JSON object"))?;
+
+    let authority = url_field(required(obj, "authority", "authority")?, "authority")?;
+    let client_id = required(obj, "client_id", "client_id")?;
+    if client_id.chars().any(|c| !(c.is_ascii_alphanumeric() || c == '-')) {
+        return Err(ConfigError::new("client_id", "must be the application (client) ID, e.g. a GUID"));
+    }
+    let same_origin = |value: &str, field: &str| -> Result<String, ConfigError> {
+        let checked = url_field(value, field)?;
+        match parse_absolute(&checked) {
+            Some(u) if u.origin() == origin => Ok(checked),
+            _ => Err(ConfigError::new(field, format!("must be on this site's origin ({origin})"))),
+        }
+    };
+    let redirect_uri = match string(obj, "redirect_uri", "redirect_uri")? {
+        Some(v) => same_origin(v, "redirect_uri")?,
+        None => format!("{origin}/auth/callback"),
+    };
+    let post_logout_redirect_uri = match string(obj, "post_logout_redirect_uri", "post_logout_redirect_uri")? {
+        Some(v) => same_origin(v, "post_logout_redirect_uri")?,
+        None => format!("{origin}/"),
+    };
+
+    let api = match obj.get("api") {
+        Some(Value::Object(a)) => a,
+        Some(_) => return Err(ConfigError::new("api", "must be an object")),
+        None => return Err(ConfigError::new("api", "is missing")),
+    };
+    let base_url = url_field(required(api, "base_url", "api.base_url")?, "api.base_url")?;
+    let scopes = match api.get("scopes") {
+        Some(Value::Object(s)) => s,
+        Some(_) => return Err(ConfigError::new("api.scopes", "must be an object")),
+        None => return Err(ConfigError::new("api.scopes", "is missing")),
+    };
+    let read_scope = scope_field(required(scopes, "read", "api.scopes.read")?, "api.scopes.read")?;
+    let write_scope = scope_field(required(scopes, "write", "api.scopes.write")?, "api.scopes.write")?;
+
+    Ok(Config {
+        authority,
+        client_id: client_id.to_owned(),
+        redirect_uri,
+        post_logout_redirect_uri,
+        api: ApiConfig {
+            base_url,
+            read_scope,
+            write_scope,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ORIGIN: &str = "http://localhost:8080";
+
+    fn sample() -> Value {
+        serde_json::json!({
+            "authority": "https://login.microsoftonline.com/3f8d0c2a-5b1e-4c7d-9a6f-2e4b8c1d7a90/v2.0/",
+            "client_id": "0b7e4f52-6c1a-4d3e-8f29-5a1c7b9e3d64",
+            "api": {
+                "base_url": "https://weather.example.com/",
+                "scopes": {
+                    "read": "api://c2a9e7d1-4b3f-4e8a-b6d5-1f7a3c9e2b80/weather.read",
+                    "write": "api://c2a9e7d1-4b3f-4e8a-b6d5-1f7a3c9e2b80/weather.write"
+                }
+            }
+        })
+    }
+
+    fn parse(v: &Value) -> Result<Config, ConfigError> {
+        parse_config(&v.to_string(), ORIGIN)
+    }
+
+    fn field_of(v: &Value) -> String {
+        parse(v).unwrap_err().field
+    }
+
+    #[test]
+    fn reads_a_valid_config_with_defaults() {
+        let c = parse(&sample()).unwrap();
+        assert_eq!(c.authority, "https://login.microsoftonline.com/3f8d0c2a-5b1e-4c7d-9a6f-2e4b8c1d7a90/v2.0");
+        assert_eq!(c.redirect_uri, "http://localhost:8080/auth/callback");
+        assert_eq!(c.post_logout_redirect_uri, "http://localhost:8080/");
+        assert_eq!(c.api.base_url, "https://weather.example.com");
+        assert_eq!(c.sign_in_scopes().last().unwrap(), &c.api.read_scope);
+        assert!(c.discovery_url().ends_with("/v2.0/.well-known/openid-configuration"));
+    }
+
+    #[test]
+    fn the_shipped_config_is_valid() {
+        let shipped = include_str!("../public/config.json");
+        parse_config(shipped, ORIGIN).unwrap();
+    }
+
+    #[test]
+    fn names_the_field_at_fault() {
+        let mut v = sample();
+        v.as_object_mut().unwrap().remove("client_id");
+        assert_eq!(field_of(&v), "client_id");
+        assert_eq!(parse(&v).unwrap_err().message(), "config.json: \"client_id\" is missing");
+
+        let mut v = sample();
+        v["authority"] = "not a url".into();
+        assert_eq!(field_of(&v), "authority");
+
+        let mut v = sample();
+        v["authority"] = "http://login.example.com/t/v2.0".into();
+        assert!(parse(&v).unwrap_err().problem.contains("https"));
+
+        let mut v = sample();
+        v["api"]["base_url"] = 42.into();
+        assert_eq!(field_of(&v), "api.base_url");
+
+        let mut v = sample();
+        v["api"]["scopes"]["read"] = "weather read".into();
+        assert_eq!(field_of(&v), "api.scopes.read");
+
+        let mut v = sample();
+        v["api"]["scopes"]["write"] = "openid".into();
+        assert_eq!(field_of(&v), "api.scopes.write");
+
+        let mut v = sample();
+        v["redirect_uri"] = "https://evil.example/auth/callback".into();
+        assert_eq!(field_of(&v), "redirect_uri");
+
+        let mut v = sample();
+        v["post_logout_redirect_uri"] = "".into();
+        assert_eq!(field_of(&v), "post_logout_redirect_uri");
+
+        let mut v = sample();
+        v.as_object_mut().unwrap().remove("api");
+        assert_eq!(field_of(&v), "api");
+
+        let mut v = sample();
+        v["api"]["scopes"] = serde_json::json!([]);
+        assert_eq!(field_of(&v), "api.scopes");
+
+        let mut v = sample();
+        v["client_id"] = "abc\"<script>".into();
+        assert_eq!(field_of(&v), "client_id");
+    }
+
+    #[test]
+    fn rejects_non_objects_and_bad_json() {
+        assert!(parse_config("", ORIGIN).unwrap_err().problem.contains("not valid JSON"));
+        assert!(parse_config("[1]", ORIGIN).unwrap_err().problem.contains("object"));
+        assert!(parse_config("<!doctype html>", ORIGIN).is_err());
+    }
+}

@@ -1,0 +1,357 @@
+//! Small, strict URL helpers for the pure core: percent-encoding (RFC 3986 §2.1), query strings
+//! (WHATWG `application/x-www-form-urlencoded`), absolute-URL parsing for configuration and
+//! discovery, and sanitising of return paths after sign-in.
+//!
+//! Deliberately tiny instead of the `url` crate: the shipped size is a product metric, and the
+//! client only ever needs these few operations.
+
+/// Percent-encodes everything but RFC 3986 unreserved characters (`A-Z a-z 0-9 - . _ ~`).
+pub fn encode_component(s: &str) -> String {
+    encode(s, b".-_~")
+}
+
+/// Encodes one path segment: like [`encode_component`], but `.` is encoded too, so `.` and
+/// `..` can never become dot-segments (RFC 3986 §5.2.4) that climb out of the route.
+pub fn encode_path_segment(s: &str) -> String {
+    encode(s, b"-_~")
+}
+
+fn encode(s: &str, keep: &[u8]) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        if b.is_ascii_alphanumeric() || keep.contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push('%');
+            out.push(hex_digit(b >> 4));
+            out.push(hex_digit(b & 0xf));
+        }
+    }
+    out
+}
+
+fn hex_digit(n: u8) -> char {
+    char::from(b"0123456789ABCDEF"[usize::from(n & 0xf)])
+}
+
+/// Builds `k1=v1&k2=v2` with every key and value percent-encoded.
+pub fn form_encode<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut out = String::new();
+    for (k, v) in pairs {
+        if !out.is_empty() {
+            out.push('&');
+        }
+        out.push_str(&encode_component(k));
+        out.push('=');
+        out.push_str(&encode_component(v));
+    }
+    out
+}
+
+/// Appends query parameters to a URL that may already carry a query.
+pub fn with_query<'a>(base: &str, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let q = form_encode(pairs);
+    if q.is_empty() {
+        return base.to_owned();
+    }
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}{q}")
+}
+
+/// Why a query string could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueryError {
+    /// A `%` not followed by two hex digits, or bytes that are not UTF-8 once decoded.
+    BadEncoding(String),
+    /// The same parameter more than once (RFC 6749 §3.1: parameters MUST NOT be repeated).
+    Duplicate(String),
+}
+
+/// Decodes one `application/x-www-form-urlencoded` component (`+` is a space).
+pub fn decode_component(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hi = bytes.get(i + 1).and_then(|b| (*b as char).to_digit(16))?;
+                let lo = bytes.get(i + 2).and_then(|b| (*b as char).to_digit(16))?;
+                out.push((hi * 16 + lo) as u8);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Parses a query string (with or without the leading `?`) into ordered pairs, rejecting
+/// repeated parameter names and bad encodings.
+pub fn parse_query(query: &str) -> Result<Vec<(String, String)>, QueryError> {
+    let query = query.strip_prefix('?').unwrap_or(query);
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for part in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = part.split_once('=').unwrap_or((part, ""));
+        let key = decode_component(k).ok_or_else(|| QueryError::BadEncoding(safe_name(k)))?;
+        let value = decode_component(v).ok_or_else(|| QueryError::BadEncoding(key.clone()))?;
+        if pairs.iter().any(|(existing, _)| *existing == key) {
+            return Err(QueryError::Duplicate(key));
+        }
+        pairs.push((key, value));
+    }
+    Ok(pairs)
+}
+
+/// A parameter name fit for an error message: short and printable.
+fn safe_name(raw: &str) -> String {
+    raw.chars().filter(|c| c.is_ascii_graphic()).take(40).collect()
+}
+
+/// The parts of an absolute `http(s)` URL that the client reasons about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AbsoluteUrl {
+    pub scheme: String,
+    /// Lower-cased host, without brackets for IPv6.
+    pub host: String,
+    pub port: Option<u16>,
+    /// The path, `""` or starting with `/`.
+    pub path: String,
+    pub has_query: bool,
+    pub has_fragment: bool,
+}
+
+impl AbsoluteUrl {
+    /// `scheme://host[:port]`, the web origin (RFC 6454) the browser compares.
+    pub fn origin(&self) -> String {
+        let default_port = if self.scheme == "https" { 443 } else { 80 };
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        match self.port {
+            Some(p) if p != default_port => format!("{}://{}:{}", self.scheme, host, p),
+            _ => format!("{}://{}", self.scheme, host),
+        }
+    }
+
+    /// Loopback hosts, where plain `http` is acceptable (RFC 8252 §8.3 reasoning; local sandboxes).
+    pub fn is_loopback(&self) -> bool {
+        self.host == "localhost" || self.host == "127.0.0.1" || self.host == "::1"
+    }
+
+    /// `https`, or `http` on a loopback host.
+    pub fn is_secure_enough(&self) -> bool {
+        self.scheme == "https" || (self.scheme == "http" && self.is_loopback())
+    }
+}
+
+/// Parses an absolute `http`/`https` URL strictly: no userinfo, no whitespace or control
+/// characters, no backslashes, a non-empty host and a numeric port.
+pub fn parse_absolute(input: &str) -> Option<AbsoluteUrl> {
+    if input.is_empty()
+        || input.len() > 2048
+        || input
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
+    {
+        return None;
+    }
+    let (scheme, rest) = input.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let (h, after) = v6.split_once(']')?;
+        let port = match after {
+            "" => None,
+            p => Some(p.strip_prefix(':')?),
+        };
+        (h.to_ascii_lowercase(), port)
+    } else {
+        match authority.split_once(':') {
+            Some((h, p)) => (h.to_ascii_lowercase(), Some(p)),
+            None => (authority.to_ascii_lowercase(), None),
+        }
+    };
+    if host.is_empty()
+        || !host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '_'))
+    {
+        return None;
+    }
+    let port = match port {
+        None => None,
+        Some(p) if !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(p.parse::<u16>().ok()?)
+        }
+        Some(_) => return None,
+    };
+    let path_end = tail.find(['?', '#']).unwrap_or(tail.len());
+    let path = tail[..path_end].to_owned();
+    let has_query = tail[path_end..].starts_with('?');
+    let has_fragment = tail.contains('#');
+    Some(AbsoluteUrl {
+        scheme,
+        host,
+        port,
+        path,
+        has_query,
+        has_fragment,
+    })
+}
+
+/// Keeps a post-sign-in return path only if it is a same-origin relative path; anything else
+/// (scheme-relative `//x`, backslashes, schemes such as `javascript:`, encoded slashes that
+/// decode to `//`, whitespace, control characters, userinfo tricks) becomes `/`.
+pub fn sanitize_return_path(candidate: &str) -> String {
+    const HOME: &str = "/";
+    if candidate.len() > 2048 || !candidate.starts_with('/') {
+        return HOME.to_owned();
+    }
+    if candidate
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '\\' || c == '@')
+    {
+        return HOME.to_owned();
+    }
+    let path_end = candidate.find(['?', '#']).unwrap_or(candidate.len());
+    let path = &candidate[..path_end];
+    if path.starts_with("//") || path.contains(':') {
+        return HOME.to_owned();
+    }
+    // A decoded view catches `/%2F%2Fevil.example`, `/%5Cevil.example` and friends.
+    let lowered = path.to_ascii_lowercase();
+    if lowered.contains("%2f") || lowered.contains("%5c") || lowered.contains("%00") {
+        return HOME.to_owned();
+    }
+    match decode_component(path) {
+        Some(decoded)
+            if !decoded.starts_with("//")
+                && !decoded.contains('\\')
+                && !decoded.chars().any(|c| c.is_control() || c.is_whitespace()) =>
+        {
+            candidate.to_owned()
+        }
+        _ => HOME.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_a_city_as_one_path_segment() {
+        assert_eq!(encode_path_segment("São Paulo"), "S%C3%A3o%20Paulo");
+        assert_eq!(encode_path_segment("a/b?c#d"), "a%2Fb%3Fc%23d");
+        assert_eq!(encode_path_segment(".."), "%2E%2E");
+        assert_eq!(encode_path_segment("<b>"), "%3Cb%3E");
+        assert_eq!(encode_path_segment("AZaz09-_~"), "AZaz09-_~");
+        assert_eq!(encode_component("a.b c"), "a.b%20c");
+    }
+
+    #[test]
+    fn query_round_trips_and_rejects_duplicates() {
+        let q = form_encode([("a b", "c&d"), ("e", "ü")]);
+        assert_eq!(
+            parse_query(&q).unwrap(),
+            vec![("a b".into(), "c&d".into()), ("e".into(), "ü".into())]
+        );
+        assert_eq!(
+            parse_query("?state=1&code=2&state=3"),
+            Err(QueryError::Duplicate("state".into()))
+        );
+        assert!(matches!(
+            parse_query("code=%zz"),
+            Err(QueryError::BadEncoding(_))
+        ));
+        assert!(matches!(
+            parse_query("code=%ff"),
+            Err(QueryError::BadEncoding(_))
+        ));
+        assert_eq!(parse_query("").unwrap(), vec![]);
+        assert_eq!(parse_query("flag").unwrap(), vec![("flag".into(), "".into())]);
+    }
+
+    #[test]
+    fn appends_to_an_existing_query() {
+        assert_eq!(with_query("https://x/a", [("k", "v")]), "https://x/a?k=v");
+        assert_eq!(with_query("https://x/a?p=1", [("k", "v")]), "https://x/a?p=1&k=v");
+    }
+
+    #[test]
+    fn parses_absolute_urls_strictly() {
+        let u = parse_absolute("https://Login.Microsoftonline.com/tenant/v2.0").unwrap();
+        assert_eq!(u.host, "login.microsoftonline.com");
+        assert_eq!(u.path, "/tenant/v2.0");
+        assert_eq!(u.origin(), "https://login.microsoftonline.com");
+        let l = parse_absolute("http://localhost:5556/x").unwrap();
+        assert_eq!(l.origin(), "http://localhost:5556");
+        assert!(l.is_secure_enough());
+        assert!(!parse_absolute("http://example.com/").unwrap().is_secure_enough());
+        assert_eq!(
+            parse_absolute("https://example.com:443").unwrap().origin(),
+            "https://example.com"
+        );
+        assert_eq!(parse_absolute("http://[::1]:8080/").unwrap().origin(), "http://[::1]:8080");
+        for bad in [
+            "",
+            "example.com",
+            "ftp://example.com",
+            "https://user@example.com/",
+            "https://exa mple.com",
+            "https://example.com:99999",
+            "https://example.com:abc",
+            "https:///path",
+            "javascript://alert(1)%0a",
+            "https://ex\\ample.com",
+        ] {
+            let parsed = parse_absolute(bad);
+            assert!(
+                parsed.is_none() || bad.starts_with("javascript"),
+                "accepted {bad:?}"
+            );
+        }
+        assert!(parse_absolute("javascript://alert(1)").is_none());
+    }
+
+    #[test]
+    fn return_paths_stay_on_this_origin() {
+        for good in ["/", "/weather", "/weather?city=Paris", "/a/b#frag", "/caf%C3%A9"] {
+            assert_eq!(sanitize_return_path(good), good);
+        }
+        for evil in [
+            "//evil.example",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "https://evil.example/",
+            "javascript:alert(1)",
+            "/javascript:alert(1)",
+            " /weather",
+            "/weather\n",
+            "/\tevil",
+            "/%2F%2Fevil.example",
+            "/%2f/evil.example",
+            "/%5Cevil.example",
+            "/%09/evil.example",
+            "/@evil.example",
+            "weather",
+            "",
+            "/\u{0}",
+            "/%00",
+        ] {
+            assert_eq!(sanitize_return_path(evil), "/", "{evil:?} was accepted");
+        }
+    }
+}

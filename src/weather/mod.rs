@@ -1,0 +1,263 @@
+//! The course's weather API (`GET /api/weather/{city}`): request building, response reading and
+//! the plain messages for each failure. Pure: the adapter sends, this module decides.
+
+use serde::Deserialize;
+
+use crate::url::{encode_path_segment, form_encode};
+
+/// Units the API understands, and how each is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Units {
+    #[default]
+    Metric,
+    Imperial,
+    Standard,
+}
+
+impl Units {
+    pub const ALL: [Units; 3] = [Units::Metric, Units::Imperial, Units::Standard];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Units::Metric => "metric",
+            Units::Imperial => "imperial",
+            Units::Standard => "standard",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Units::Metric => "Metric (°C)",
+            Units::Imperial => "Imperial (°F)",
+            Units::Standard => "Standard (K)",
+        }
+    }
+
+    pub fn temperature_symbol(self) -> &'static str {
+        match self {
+            Units::Metric => "°C",
+            Units::Imperial => "°F",
+            Units::Standard => "K",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Units> {
+        Units::ALL.into_iter().find(|u| u.as_str() == s)
+    }
+}
+
+/// One lookup, as the user typed it. Only the city is checked here: the API owns the rules for
+/// state and country, and its 400 text is what the user reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WeatherQuery {
+    pub city: String,
+    pub state: Option<String>,
+    pub country: String,
+    pub units: Units,
+}
+
+/// Why the form can't be sent yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormError(pub &'static str);
+
+impl WeatherQuery {
+    pub fn from_form(city: &str, state: &str, country: &str, units: Units) -> Result<Self, FormError> {
+        let city = city.trim();
+        if city.is_empty() {
+            return Err(FormError("Enter a city."));
+        }
+        if city.chars().count() > 1000 {
+            return Err(FormError("That city name is too long (1,000 characters at most)."));
+        }
+        let state = Some(state.trim()).filter(|s| !s.is_empty()).map(str::to_owned);
+        let country = match country.trim() {
+            "" => "US".to_owned(),
+            c => c.to_owned(),
+        };
+        Ok(Self {
+            city: city.to_owned(),
+            state,
+            country,
+            units,
+        })
+    }
+
+    /// `{base}/api/weather/{city}?country=..&units=..[&state=..]`, the city one encoded segment.
+    pub fn url(&self, base_url: &str) -> String {
+        let mut params = vec![("country", self.country.as_str()), ("units", self.units.as_str())];
+        if let Some(s) = &self.state {
+            params.push(("state", s.as_str()));
+        }
+        format!(
+            "{}/api/weather/{}?{}",
+            base_url.trim_end_matches('/'),
+            encode_path_segment(&self.city),
+            form_encode(params)
+        )
+    }
+}
+
+/// Current conditions: the OpenWeather `main` block.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Conditions {
+    pub temp: f64,
+    pub feels_like: f64,
+    pub temp_min: f64,
+    pub temp_max: f64,
+    pub pressure: f64,
+    pub humidity: f64,
+}
+
+/// Every way a call to the API can fail, as the user should hear it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    /// 400: the API's own text explains what to fix.
+    Validation(String),
+    /// 401: the token was refused.
+    SessionExpired,
+    /// 403: the token lacks the permission.
+    Forbidden,
+    /// 5xx.
+    Server(u16),
+    /// Any other status.
+    UnexpectedStatus(u16),
+    /// 200 with a body that isn't the expected JSON.
+    Malformed,
+    /// The request never got an answer (offline, DNS, CORS refusal, a refused redirect).
+    Network { origin: String },
+    /// No answer in time.
+    Timeout,
+}
+
+impl ApiError {
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::Validation(text) => text.clone(),
+            ApiError::SessionExpired => "Your session has expired. Sign in again to continue.".into(),
+            ApiError::Forbidden => "You don't have permission to read the weather. Ask an administrator to grant this app the weather.read permission.".into(),
+            ApiError::Server(s) => format!("The weather service is having trouble (HTTP {s}). Try again in a moment."),
+            ApiError::UnexpectedStatus(s) => format!("The weather service answered unexpectedly (HTTP {s})."),
+            ApiError::Malformed => "The weather service sent an answer this app can't read.".into(),
+            ApiError::Network { origin } => format!("Couldn't reach the weather service at {origin}. Check your connection. If it persists, the service may not allow requests from this site (CORS)."),
+            ApiError::Timeout => "The weather service didn't answer in time. Try again.".into(),
+        }
+    }
+}
+
+/// Reads the API's answer.
+pub fn parse_response(status: u16, body: &str) -> Result<Conditions, ApiError> {
+    match status {
+        200 => {
+            let c: Conditions = serde_json::from_str(body).map_err(|_| ApiError::Malformed)?;
+            let all = [c.temp, c.feels_like, c.temp_min, c.temp_max, c.pressure, c.humidity];
+            if all.iter().all(|v| v.is_finite() && v.abs() < 1e9) {
+                Ok(c)
+            } else {
+                Err(ApiError::Malformed)
+            }
+        }
+        400 => {
+            let text: String = body
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .take(500)
+                .collect();
+            let text = text.trim();
+            Err(ApiError::Validation(if text.is_empty() {
+                "The weather service rejected the request.".into()
+            } else {
+                text.to_owned()
+            }))
+        }
+        401 => Err(ApiError::SessionExpired),
+        403 => Err(ApiError::Forbidden),
+        500..=599 => Err(ApiError::Server(status)),
+        other => Err(ApiError::UnexpectedStatus(other)),
+    }
+}
+
+/// A reading with one decimal, e.g. `21.4 °C`.
+pub fn format_value(v: f64, unit: &str) -> String {
+    format!("{v:.1} {unit}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_city_is_required() {
+        assert_eq!(WeatherQuery::from_form("  ", "", "", Units::Metric), Err(FormError("Enter a city.")));
+        let q = WeatherQuery::from_form(" Portland ", " OR ", "", Units::Imperial).unwrap();
+        assert_eq!(q.city, "Portland");
+        assert_eq!(q.state.as_deref(), Some("OR"));
+        assert_eq!(q.country, "US");
+        let q = WeatherQuery::from_form("Paris", "", "usa", Units::Metric).unwrap();
+        assert_eq!(q.country, "usa", "the API, not the form, judges the country");
+        assert!(WeatherQuery::from_form(&"x".repeat(1001), "", "", Units::Metric).is_err());
+    }
+
+    #[test]
+    fn sends_the_city_as_one_encoded_segment() {
+        let q = WeatherQuery::from_form("../admin?x=1#y", "", "GB", Units::Standard).unwrap();
+        assert_eq!(
+            q.url("http://localhost:5557/"),
+            "http://localhost:5557/api/weather/%2E%2E%2Fadmin%3Fx%3D1%23y?country=GB&units=standard"
+        );
+        let q = WeatherQuery::from_form("São Paulo", "SP", "BR", Units::Metric).unwrap();
+        assert_eq!(
+            q.url("https://api.example"),
+            "https://api.example/api/weather/S%C3%A3o%20Paulo?country=BR&units=metric&state=SP"
+        );
+        let q = WeatherQuery::from_form("🌧️<b>", "", "", Units::Metric).unwrap();
+        assert!(q.url("https://a").split('?').next().unwrap().ends_with("/api/weather/%F0%9F%8C%A7%EF%B8%8F%3Cb%3E"));
+    }
+
+    #[test]
+    fn reads_conditions() {
+        let c = parse_response(
+            200,
+            r#"{"temp":21.5,"feels_like":20,"temp_min":18,"temp_max":24.25,"pressure":1013,"humidity":40}"#,
+        )
+        .unwrap();
+        assert_eq!(c.temp_max, 24.25);
+        assert_eq!(format_value(c.temp, Units::Metric.temperature_symbol()), "21.5 °C");
+    }
+
+    #[test]
+    fn malformed_bodies_are_a_message_not_a_panic() {
+        for body in [
+            "",
+            "<html>",
+            "null",
+            r#"{"temp":null,"feels_like":1,"temp_min":1,"temp_max":1,"pressure":1,"humidity":1}"#,
+            r#"{"temp":1}"#,
+            r#"{"temp":"hot","feels_like":1,"temp_min":1,"temp_max":1,"pressure":1,"humidity":1}"#,
+            r#"{"temp":1e400,"feels_like":1,"temp_min":1,"temp_max":1,"pressure":1,"humidity":1}"#,
+            r#"{"temp":1e300,"feels_like":1,"temp_min":1,"temp_max":1,"pressure":1,"humidity":1}"#,
+        ] {
+            assert_eq!(parse_response(200, body), Err(ApiError::Malformed), "{body}");
+        }
+    }
+
+    #[test]
+    fn maps_statuses_to_messages() {
+        let text = "Invalid country: usa. It must be a two letter abbreviation such as US or GB.";
+        assert_eq!(parse_response(400, text), Err(ApiError::Validation(text.into())));
+        assert_eq!(parse_response(401, ""), Err(ApiError::SessionExpired));
+        assert_eq!(parse_response(403, ""), Err(ApiError::Forbidden));
+        assert_eq!(parse_response(503, ""), Err(ApiError::Server(503)));
+        assert_eq!(parse_response(302, ""), Err(ApiError::UnexpectedStatus(302)));
+        assert!(ApiError::Server(500).message().contains("HTTP 500"));
+        let long = parse_response(400, &"y".repeat(10_000)).unwrap_err().message();
+        assert_eq!(long.chars().count(), 500);
+    }
+
+    #[test]
+    fn units_round_trip() {
+        for u in Units::ALL {
+            assert_eq!(Units::parse(u.as_str()), Some(u));
+        }
+        assert_eq!(Units::parse("kelvin"), None);
+    }
+}
