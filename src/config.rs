@@ -68,7 +68,11 @@ impl ConfigError {
     }
 }
 
-fn string<'a>(obj: &'a Map<String, Value>, key: &str, field: &str) -> Result<Option<&'a str>, ConfigError> {
+fn string<'a>(
+    obj: &'a Map<String, Value>,
+    key: &str,
+    field: &str,
+) -> Result<Option<&'a str>, ConfigError> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Err(ConfigError::new(field, "is empty")),
@@ -77,19 +81,32 @@ fn string<'a>(obj: &'a Map<String, Value>, key: &str, field: &str) -> Result<Opt
     }
 }
 
-fn required<'a>(obj: &'a Map<String, Value>, key: &str, field: &str) -> Result<&'a str, ConfigError> {
+fn required<'a>(
+    obj: &'a Map<String, Value>,
+    key: &str,
+    field: &str,
+) -> Result<&'a str, ConfigError> {
     string(obj, key, field)?.ok_or_else(|| ConfigError::new(field, "is missing"))
 }
 
 fn url_field(value: &str, field: &str) -> Result<String, ConfigError> {
     let u = parse_absolute(value).ok_or_else(|| {
-        ConfigError::new(field, format!("must be an absolute https URL (got \"{}\")", shorten(value)))
+        ConfigError::new(
+            field,
+            format!("must be an absolute https URL (got \"{}\")", shorten(value)),
+        )
     })?;
     if !u.is_secure_enough() {
-        return Err(ConfigError::new(field, "must use https (plain http is allowed only for localhost)"));
+        return Err(ConfigError::new(
+            field,
+            "must use https (plain http is allowed only for localhost)",
+        ));
     }
     if u.has_query || u.has_fragment {
-        return Err(ConfigError::new(field, "must not contain a query or fragment"));
+        return Err(ConfigError::new(
+            field,
+            "must not contain a query or fragment",
+        ));
     }
     Ok(value.trim_end_matches('/').to_owned())
 }
@@ -100,42 +117,66 @@ fn shorten(s: &str) -> String {
 
 fn scope_field(value: &str, field: &str) -> Result<String, ConfigError> {
     if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(ConfigError::new(field, "must be a single scope without spaces"));
+        return Err(ConfigError::new(
+            field,
+            "must be a single scope without spaces",
+        ));
     }
     if crate::auth::session::resource_of(value).is_none() {
-        return Err(ConfigError::new(field, "must be an API scope such as api://{api-client-id}/weather.read"));
+        return Err(ConfigError::new(
+            field,
+            "must be an API scope such as api://{api-client-id}/weather.read",
+        ));
     }
     Ok(value.to_owned())
 }
 
 /// Parses `config.json`. `origin` is the page's origin, for the redirect URI defaults.
 pub fn parse_config(body: &str, origin: &str) -> Result<Config, ConfigError> {
-    let root: Value = serde_json::from_str(body)
-        .map_err(|e| ConfigError::new("", format!("is not valid JSON (line {}, column {})", e.line(), e.column())))?;
+    let root: Value = serde_json::from_str(body).map_err(|e| {
+        ConfigError::new(
+            "",
+            format!(
+                "is not valid JSON (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
+        )
+    })?;
     let obj = root
         .as_object()
         .ok_or_else(|| ConfigError::new("", "must be a JSON object"))?;
 
     let authority = url_field(required(obj, "authority", "authority")?, "authority")?;
     let client_id = required(obj, "client_id", "client_id")?;
-    if client_id.chars().any(|c| !(c.is_ascii_alphanumeric() || c == '-')) {
-        return Err(ConfigError::new("client_id", "must be the application (client) ID, e.g. a GUID"));
+    if client_id
+        .chars()
+        .any(|c| !(c.is_ascii_alphanumeric() || c == '-'))
+    {
+        return Err(ConfigError::new(
+            "client_id",
+            "must be the application (client) ID, e.g. a GUID",
+        ));
     }
     let same_origin = |value: &str, field: &str| -> Result<String, ConfigError> {
         let checked = url_field(value, field)?;
         match parse_absolute(&checked) {
             Some(u) if u.origin() == origin => Ok(checked),
-            _ => Err(ConfigError::new(field, format!("must be on this site's origin ({origin})"))),
+            _ => Err(ConfigError::new(
+                field,
+                format!("must be on this site's origin ({origin})"),
+            )),
         }
     };
     let redirect_uri = match string(obj, "redirect_uri", "redirect_uri")? {
         Some(v) => same_origin(v, "redirect_uri")?,
         None => format!("{origin}/auth/callback"),
     };
-    let post_logout_redirect_uri = match string(obj, "post_logout_redirect_uri", "post_logout_redirect_uri")? {
-        Some(v) => same_origin(v, "post_logout_redirect_uri")?,
-        None => format!("{origin}/"),
-    };
+    let post_logout_redirect_uri =
+        match string(obj, "post_logout_redirect_uri", "post_logout_redirect_uri")? {
+            Some(v) => same_origin(v, "post_logout_redirect_uri")?,
+            None => format!("{origin}/"),
+        };
 
     let api = match obj.get("api") {
         Some(Value::Object(a)) => a,
@@ -148,8 +189,14 @@ pub fn parse_config(body: &str, origin: &str) -> Result<Config, ConfigError> {
         Some(_) => return Err(ConfigError::new("api.scopes", "must be an object")),
         None => return Err(ConfigError::new("api.scopes", "is missing")),
     };
-    let read_scope = scope_field(required(scopes, "read", "api.scopes.read")?, "api.scopes.read")?;
-    let write_scope = scope_field(required(scopes, "write", "api.scopes.write")?, "api.scopes.write")?;
+    let read_scope = scope_field(
+        required(scopes, "read", "api.scopes.read")?,
+        "api.scopes.read",
+    )?;
+    let write_scope = scope_field(
+        required(scopes, "write", "api.scopes.write")?,
+        "api.scopes.write",
+    )?;
 
     Ok(Config {
         authority,
@@ -195,12 +242,17 @@ mod tests {
     #[test]
     fn reads_a_valid_config_with_defaults() {
         let c = parse(&sample()).unwrap();
-        assert_eq!(c.authority, "https://login.microsoftonline.com/3f8d0c2a-5b1e-4c7d-9a6f-2e4b8c1d7a90/v2.0");
+        assert_eq!(
+            c.authority,
+            "https://login.microsoftonline.com/3f8d0c2a-5b1e-4c7d-9a6f-2e4b8c1d7a90/v2.0"
+        );
         assert_eq!(c.redirect_uri, "http://localhost:8080/auth/callback");
         assert_eq!(c.post_logout_redirect_uri, "http://localhost:8080/");
         assert_eq!(c.api.base_url, "https://weather.example.com");
         assert_eq!(c.sign_in_scopes().last().unwrap(), &c.api.read_scope);
-        assert!(c.discovery_url().ends_with("/v2.0/.well-known/openid-configuration"));
+        assert!(c
+            .discovery_url()
+            .ends_with("/v2.0/.well-known/openid-configuration"));
     }
 
     #[test]
@@ -214,7 +266,10 @@ mod tests {
         let mut v = sample();
         v.as_object_mut().unwrap().remove("client_id");
         assert_eq!(field_of(&v), "client_id");
-        assert_eq!(parse(&v).unwrap_err().message(), "config.json: \"client_id\" is missing");
+        assert_eq!(
+            parse(&v).unwrap_err().message(),
+            "config.json: \"client_id\" is missing"
+        );
 
         let mut v = sample();
         v["authority"] = "not a url".into();
@@ -259,8 +314,14 @@ mod tests {
 
     #[test]
     fn rejects_non_objects_and_bad_json() {
-        assert!(parse_config("", ORIGIN).unwrap_err().problem.contains("not valid JSON"));
-        assert!(parse_config("[1]", ORIGIN).unwrap_err().problem.contains("object"));
+        assert!(parse_config("", ORIGIN)
+            .unwrap_err()
+            .problem
+            .contains("not valid JSON"));
+        assert!(parse_config("[1]", ORIGIN)
+            .unwrap_err()
+            .problem
+            .contains("object"));
         assert!(parse_config("<!doctype html>", ORIGIN).is_err());
     }
 }

@@ -52,8 +52,14 @@ impl From<AuthError> for AppError {
     fn from(e: AuthError) -> Self {
         use AuthError::*;
         let action = match &e {
-            DiscoveryMalformed(_) | DiscoveryIssuerMismatch { .. } | DiscoveryEndpoint(_) => Action::FixConfig,
-            TokenEndpoint { error, .. } if error.error == "server_error" || error.error == "temporarily_unavailable" => Action::SignIn,
+            DiscoveryMalformed(_) | DiscoveryIssuerMismatch { .. } | DiscoveryEndpoint(_) => {
+                Action::FixConfig
+            }
+            TokenEndpoint { error, .. }
+                if error.error == "server_error" || error.error == "temporarily_unavailable" =>
+            {
+                Action::SignIn
+            }
             _ => Action::SignIn,
         };
         Self::new(e.message(), action)
@@ -83,10 +89,22 @@ mod tests {
 
     #[test]
     fn maps_causes_to_actions() {
-        assert_eq!(AppError::from(ApiError::SessionExpired).action, Action::SignIn);
+        assert_eq!(
+            AppError::from(ApiError::SessionExpired).action,
+            Action::SignIn
+        );
         assert_eq!(AppError::from(ApiError::Timeout).action, Action::Retry);
-        assert_eq!(AppError::from(ApiError::Validation("x".into())).action, Action::None);
-        assert_eq!(AppError::from(AuthError::StateMismatch).action, Action::SignIn);
-        assert_eq!(AppError::from(AuthError::DiscoveryEndpoint("jwks_uri")).action, Action::FixConfig);
+        assert_eq!(
+            AppError::from(ApiError::Validation("x".into())).action,
+            Action::None
+        );
+        assert_eq!(
+            AppError::from(AuthError::StateMismatch).action,
+            Action::SignIn
+        );
+        assert_eq!(
+            AppError::from(AuthError::DiscoveryEndpoint("jwks_uri")).action,
+            Action::FixConfig
+        );
     }
 }

@@ -107,7 +107,10 @@ pub fn parse_query(query: &str) -> Result<Vec<(String, String)>, QueryError> {
 
 /// A parameter name fit for an error message: short and printable.
 fn safe_name(raw: &str) -> String {
-    raw.chars().filter(|c| c.is_ascii_graphic()).take(40).collect()
+    raw.chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(40)
+        .collect()
 }
 
 /// The parts of an absolute `http(s)` URL that the client reasons about.
@@ -281,13 +284,19 @@ mod tests {
             Err(QueryError::BadEncoding(_))
         ));
         assert_eq!(parse_query("").unwrap(), vec![]);
-        assert_eq!(parse_query("flag").unwrap(), vec![("flag".into(), "".into())]);
+        assert_eq!(
+            parse_query("flag").unwrap(),
+            vec![("flag".into(), "".into())]
+        );
     }
 
     #[test]
     fn appends_to_an_existing_query() {
         assert_eq!(with_query("https://x/a", [("k", "v")]), "https://x/a?k=v");
-        assert_eq!(with_query("https://x/a?p=1", [("k", "v")]), "https://x/a?p=1&k=v");
+        assert_eq!(
+            with_query("https://x/a?p=1", [("k", "v")]),
+            "https://x/a?p=1&k=v"
+        );
     }
 
     #[test]
@@ -299,12 +308,17 @@ mod tests {
         let l = parse_absolute("http://localhost:5556/x").unwrap();
         assert_eq!(l.origin(), "http://localhost:5556");
         assert!(l.is_secure_enough());
-        assert!(!parse_absolute("http://example.com/").unwrap().is_secure_enough());
+        assert!(!parse_absolute("http://example.com/")
+            .unwrap()
+            .is_secure_enough());
         assert_eq!(
             parse_absolute("https://example.com:443").unwrap().origin(),
             "https://example.com"
         );
-        assert_eq!(parse_absolute("http://[::1]:8080/").unwrap().origin(), "http://[::1]:8080");
+        assert_eq!(
+            parse_absolute("http://[::1]:8080/").unwrap().origin(),
+            "http://[::1]:8080"
+        );
         for bad in [
             "",
             "example.com",
@@ -328,7 +342,13 @@ mod tests {
 
     #[test]
     fn return_paths_stay_on_this_origin() {
-        for good in ["/", "/weather", "/weather?city=Paris", "/a/b#frag", "/caf%C3%A9"] {
+        for good in [
+            "/",
+            "/weather",
+            "/weather?city=Paris",
+            "/a/b#frag",
+            "/caf%C3%A9",
+        ] {
             assert_eq!(sanitize_return_path(good), good);
         }
         for evil in [

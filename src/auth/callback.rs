@@ -27,7 +27,9 @@ pub fn check_callback(
 
     // 1. state (RFC 6749 §10.12): nothing else in the response is believed before this.
     let pending = pending.ok_or(AuthError::NoPendingSignIn)?;
-    let state = get("state").filter(|s| !s.is_empty()).ok_or(AuthError::MissingState)?;
+    let state = get("state")
+        .filter(|s| !s.is_empty())
+        .ok_or(AuthError::MissingState)?;
     if !constant_time_eq(state, pending.state.expose()) {
         return Err(AuthError::StateMismatch);
     }
@@ -58,7 +60,9 @@ pub fn check_callback(
     }
 
     // 4. A sign-in left waiting too long is not finished.
-    if now.saturating_sub(pending.created_at) > PENDING_MAX_AGE_SECS || pending.created_at > now + 300 {
+    if now.saturating_sub(pending.created_at) > PENDING_MAX_AGE_SECS
+        || pending.created_at > now + 300
+    {
         return Err(AuthError::PendingExpired);
     }
 
@@ -106,19 +110,28 @@ mod tests {
     #[test]
     fn accepts_a_matching_response() {
         assert_eq!(check("?code=abc&state=s-123").unwrap().expose(), "abc");
-        let iss = format!("code=abc&state=s-123&iss={}", crate::url::encode_component(ISSUER));
+        let iss = format!(
+            "code=abc&state=s-123&iss={}",
+            crate::url::encode_component(ISSUER)
+        );
         assert!(check_callback(&iss, Some(&pending()), &meta(true), 10_060).is_ok());
     }
 
     #[test]
     fn rejects_a_state_mismatch() {
-        assert_eq!(check("code=abc&state=other").unwrap_err(), AuthError::StateMismatch);
+        assert_eq!(
+            check("code=abc&state=other").unwrap_err(),
+            AuthError::StateMismatch
+        );
     }
 
     #[test]
     fn rejects_a_missing_state() {
         assert_eq!(check("code=abc").unwrap_err(), AuthError::MissingState);
-        assert_eq!(check("code=abc&state=").unwrap_err(), AuthError::MissingState);
+        assert_eq!(
+            check("code=abc&state=").unwrap_err(),
+            AuthError::MissingState
+        );
     }
 
     #[test]
@@ -186,8 +199,13 @@ mod tests {
     #[test]
     fn requires_iss_when_the_provider_advertises_it() {
         assert_eq!(
-            check_callback("code=abc&state=s-123", Some(&pending()), &meta(true), 10_060)
-                .unwrap_err(),
+            check_callback(
+                "code=abc&state=s-123",
+                Some(&pending()),
+                &meta(true),
+                10_060
+            )
+            .unwrap_err(),
             AuthError::MissingIssParameter
         );
     }
@@ -209,7 +227,10 @@ mod tests {
     #[test]
     fn rejects_a_missing_code() {
         assert_eq!(check("state=s-123").unwrap_err(), AuthError::MissingCode);
-        assert_eq!(check("state=s-123&code=").unwrap_err(), AuthError::MissingCode);
+        assert_eq!(
+            check("state=s-123&code=").unwrap_err(),
+            AuthError::MissingCode
+        );
     }
 
     #[test]
@@ -219,7 +240,9 @@ mod tests {
             "error=access_denied&error_description=%3Cscript%3E%0A{long}&state=s-123"
         ))
         .unwrap_err();
-        let AuthError::Provider(p) = err else { panic!() };
+        let AuthError::Provider(p) = err else {
+            panic!()
+        };
         let d = p.description.unwrap();
         assert!(d.chars().count() <= 301);
         assert!(!d.contains('\n'));

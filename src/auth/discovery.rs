@@ -58,17 +58,16 @@ pub fn is_tenant_id(s: &str) -> bool {
 
 /// Parses and checks a discovery document fetched from `{authority}/.well-known/openid-configuration`.
 pub fn parse_metadata(authority: &str, body: &str) -> Result<ProviderMetadata, AuthError> {
-    let meta: ProviderMetadata = serde_json::from_str(body)
-        .map_err(|_| AuthError::DiscoveryMalformed("not a JSON discovery document with the required fields"))?;
+    let meta: ProviderMetadata = serde_json::from_str(body).map_err(|_| {
+        AuthError::DiscoveryMalformed("not a JSON discovery document with the required fields")
+    })?;
     let expected = expected_issuer(authority);
     let issuer_ok = meta.issuer == expected
-        || (is_multi_tenant(authority)
-            && meta.issuer.contains(TENANT_TEMPLATE)
-            && {
-                // The template must be the authority with its tenant segment replaced.
-                let (pre, post) = meta.issuer.split_once(TENANT_TEMPLATE).unwrap_or(("", ""));
-                expected.starts_with(pre) && expected.ends_with(post)
-            });
+        || (is_multi_tenant(authority) && meta.issuer.contains(TENANT_TEMPLATE) && {
+            // The template must be the authority with its tenant segment replaced.
+            let (pre, post) = meta.issuer.split_once(TENANT_TEMPLATE).unwrap_or(("", ""));
+            expected.starts_with(pre) && expected.ends_with(post)
+        });
     if !issuer_ok {
         return Err(AuthError::DiscoveryIssuerMismatch {
             expected,
@@ -79,7 +78,9 @@ pub fn parse_metadata(authority: &str, body: &str) -> Result<ProviderMetadata, A
         .map(|u| u.origin())
         .ok_or(AuthError::DiscoveryMalformed("the authority is not a URL"))?;
     let same_host = |url: &str| {
-        parse_absolute(url).is_some_and(|u| u.is_secure_enough() && u.origin() == authority_origin && !u.has_fragment)
+        parse_absolute(url).is_some_and(|u| {
+            u.is_secure_enough() && u.origin() == authority_origin && !u.has_fragment
+        })
     };
     if !same_host(&meta.authorization_endpoint) {
         return Err(AuthError::DiscoveryEndpoint("authorization_endpoint"));
@@ -102,7 +103,8 @@ pub fn parse_metadata(authority: &str, body: &str) -> Result<ProviderMetadata, A
 mod tests {
     use super::*;
 
-    const AUTH: &str = "https://login.microsoftonline.com/3f8d0c2a-5b1e-4c7d-9a6f-2e4b8c1d7a90/v2.0";
+    const AUTH: &str =
+        "https://login.microsoftonline.com/3f8d0c2a-5b1e-4c7d-9a6f-2e4b8c1d7a90/v2.0";
 
     fn doc(issuer: &str, host: &str) -> String {
         format!(
@@ -132,10 +134,16 @@ mod tests {
     fn allows_the_tenant_template_only_for_multi_tenant_authorities() {
         let common = "https://login.microsoftonline.com/common/v2.0";
         let template = "https://login.microsoftonline.com/{tenantid}/v2.0";
-        assert!(parse_metadata(common, &doc(template, "https://login.microsoftonline.com")).is_ok());
+        assert!(
+            parse_metadata(common, &doc(template, "https://login.microsoftonline.com")).is_ok()
+        );
         assert!(parse_metadata(AUTH, &doc(template, "https://login.microsoftonline.com")).is_err());
         let evil_template = "https://evil.example/{tenantid}/v2.0";
-        assert!(parse_metadata(common, &doc(evil_template, "https://login.microsoftonline.com")).is_err());
+        assert!(parse_metadata(
+            common,
+            &doc(evil_template, "https://login.microsoftonline.com")
+        )
+        .is_err());
     }
 
     #[test]
@@ -163,7 +171,10 @@ mod tests {
             t,
             "https://login.microsoftonline.com/3f8d0c2a-5b1e-4c7d-9a6f-2e4b8c1d7a90/v2.0"
         ));
-        assert!(!issuer_matches(t, "https://login.microsoftonline.com/evil/v2.0"));
+        assert!(!issuer_matches(
+            t,
+            "https://login.microsoftonline.com/evil/v2.0"
+        ));
         assert!(!issuer_matches(
             t,
             "https://login.microsoftonline.com/3f8d0c2a-5b1e-4c7d-9a6f-2e4b8c1d7a90/v2.0/x"

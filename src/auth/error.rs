@@ -29,7 +29,10 @@ pub enum AuthError {
 
     // --- The token endpoint (RFC 6749 §5) ---
     /// The token endpoint answered with an OAuth error.
-    TokenEndpoint { status: u16, error: ProviderError },
+    TokenEndpoint {
+        status: u16,
+        error: ProviderError,
+    },
     /// The token endpoint answered with something that isn't a usable token response.
     TokenResponseMalformed(&'static str),
     /// `token_type` other than `Bearer`.
@@ -52,7 +55,10 @@ pub enum AuthError {
 
     // --- Discovery (OIDC Discovery §4.3) ---
     DiscoveryMalformed(&'static str),
-    DiscoveryIssuerMismatch { expected: String, found: String },
+    DiscoveryIssuerMismatch {
+        expected: String,
+        found: String,
+    },
     DiscoveryEndpoint(&'static str),
 }
 

@@ -60,7 +60,7 @@ fn b64(segment: &str, what: &'static str) -> Result<Vec<u8>, AuthError> {
 
 fn numeric_date(v: Option<&Value>) -> Option<u64> {
     let n = v?.as_f64()?;
-    (n.is_finite() && n >= 0.0 && n < 1e12).then_some(n as u64)
+    (0.0..1e12).contains(&n).then_some(n as u64)
 }
 
 fn opt_string(v: Option<&Value>) -> Option<String> {
@@ -73,7 +73,8 @@ pub fn decode(token: &str) -> Result<DecodedJwt, AuthError> {
         return Err(AuthError::IdTokenMalformed("too long"));
     }
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(AuthError::IdTokenMalformed("not three segments"));
     };
@@ -231,7 +232,11 @@ pub(crate) mod tests {
         })
     }
 
-    fn check_with(header: &str, payload: &serde_json::Value, issuer: &str) -> Result<(), AuthError> {
+    fn check_with(
+        header: &str,
+        payload: &serde_json::Value,
+        issuer: &str,
+    ) -> Result<(), AuthError> {
         let decoded = decode(&jwt(header, &payload.to_string()))?;
         check_claims(
             &decoded,
@@ -263,7 +268,11 @@ pub(crate) mod tests {
     #[test]
     fn accepts_a_good_token() {
         check(&good_payload()).unwrap();
-        let d = decode(&jwt(r#"{"alg":"RS256","kid":"k1"}"#, &good_payload().to_string())).unwrap();
+        let d = decode(&jwt(
+            r#"{"alg":"RS256","kid":"k1"}"#,
+            &good_payload().to_string(),
+        ))
+        .unwrap();
         assert_eq!(d.header.kid.as_deref(), Some("k1"));
         assert_eq!(d.signature, b"sig");
         let account = Account::from(&d.claims);
@@ -283,25 +292,37 @@ pub(crate) mod tests {
 
     #[test]
     fn rejects_a_wrong_issuer() {
-        assert_eq!(check(&with("iss", "https://evil.example/v2.0".into())), Err(AuthError::IdTokenIssuer));
+        assert_eq!(
+            check(&with("iss", "https://evil.example/v2.0".into())),
+            Err(AuthError::IdTokenIssuer)
+        );
         assert_eq!(check(&without("iss")), Err(AuthError::IdTokenIssuer));
     }
 
     #[test]
     fn fills_the_tenant_template_from_tid() {
         let template = "https://login.example/{tenantid}/v2.0";
-        assert_eq!(check_with(r#"{"alg":"RS256"}"#, &good_payload(), template), Ok(()));
+        assert_eq!(
+            check_with(r#"{"alg":"RS256"}"#, &good_payload(), template),
+            Ok(())
+        );
         assert_eq!(
             check_with(r#"{"alg":"RS256"}"#, &without("tid"), template),
             Err(AuthError::IdTokenMissingTenant)
         );
         let other_tid = with("tid", "00000000-0000-0000-0000-000000000000".into());
-        assert_eq!(check_with(r#"{"alg":"RS256"}"#, &other_tid, template), Err(AuthError::IdTokenIssuer));
+        assert_eq!(
+            check_with(r#"{"alg":"RS256"}"#, &other_tid, template),
+            Err(AuthError::IdTokenIssuer)
+        );
     }
 
     #[test]
     fn rejects_a_wrong_audience() {
-        assert_eq!(check(&with("aud", "other".into())), Err(AuthError::IdTokenAudience));
+        assert_eq!(
+            check(&with("aud", "other".into())),
+            Err(AuthError::IdTokenAudience)
+        );
         assert_eq!(check(&without("aud")), Err(AuthError::IdTokenAudience));
     }
 
@@ -316,31 +337,49 @@ pub(crate) mod tests {
 
     #[test]
     fn rejects_a_foreign_azp() {
-        assert_eq!(check(&with("azp", "other".into())), Err(AuthError::IdTokenAuthorizedParty));
+        assert_eq!(
+            check(&with("azp", "other".into())),
+            Err(AuthError::IdTokenAuthorizedParty)
+        );
         assert_eq!(check(&with("azp", "client-1".into())), Ok(()));
     }
 
     #[test]
     fn rejects_an_expired_token_beyond_the_skew() {
-        assert_eq!(check(&with("exp", (1500 - CLOCK_SKEW_SECS - 1).into())), Err(AuthError::IdTokenExpired));
+        assert_eq!(
+            check(&with("exp", (1500 - CLOCK_SKEW_SECS - 1).into())),
+            Err(AuthError::IdTokenExpired)
+        );
         assert_eq!(check(&with("exp", (1500 - CLOCK_SKEW_SECS).into())), Ok(()));
     }
 
     #[test]
     fn rejects_a_token_issued_in_the_future() {
-        assert_eq!(check(&with("iat", (1500 + CLOCK_SKEW_SECS + 1).into())), Err(AuthError::IdTokenIssuedInFuture));
+        assert_eq!(
+            check(&with("iat", (1500 + CLOCK_SKEW_SECS + 1).into())),
+            Err(AuthError::IdTokenIssuedInFuture)
+        );
     }
 
     #[test]
     fn rejects_a_wrong_or_missing_nonce() {
-        assert_eq!(check(&with("nonce", "n-2".into())), Err(AuthError::IdTokenNonce));
+        assert_eq!(
+            check(&with("nonce", "n-2".into())),
+            Err(AuthError::IdTokenNonce)
+        );
         assert_eq!(check(&without("nonce")), Err(AuthError::IdTokenNonce));
     }
 
     #[test]
     fn rejects_a_missing_subject() {
-        assert_eq!(check(&without("sub")), Err(AuthError::IdTokenMissingSubject));
-        assert_eq!(check(&with("sub", "".into())), Err(AuthError::IdTokenMissingSubject));
+        assert_eq!(
+            check(&without("sub")),
+            Err(AuthError::IdTokenMissingSubject)
+        );
+        assert_eq!(
+            check(&with("sub", "".into())),
+            Err(AuthError::IdTokenMissingSubject)
+        );
     }
 
     #[test]
@@ -354,8 +393,14 @@ pub(crate) mod tests {
             jwt("not json", &p),
             jwt(r#"{"alg":"RS256"}"#, "[1,2]"),
             jwt(r#"{"alg":"RS256"}"#, &without("exp").to_string()),
-            jwt(r#"{"alg":"RS256"}"#, &with("iat", "yesterday".into()).to_string()),
-            jwt(r#"{"alg":"RS256"}"#, &with("aud", serde_json::json!([1])).to_string()),
+            jwt(
+                r#"{"alg":"RS256"}"#,
+                &with("iat", "yesterday".into()).to_string(),
+            ),
+            jwt(
+                r#"{"alg":"RS256"}"#,
+                &with("aud", serde_json::json!([1])).to_string(),
+            ),
             "x".repeat(20_000),
         ] {
             assert!(

@@ -40,7 +40,11 @@ pub struct SignInRequest<'a> {
 }
 
 /// Builds the full-page redirect URL and the pending sign-in to store before leaving.
-pub fn begin_sign_in(req: &SignInRequest<'_>, random: &[u8; 96], now: u64) -> (String, PendingSignIn) {
+pub fn begin_sign_in(
+    req: &SignInRequest<'_>,
+    random: &[u8; 96],
+    now: u64,
+) -> (String, PendingSignIn) {
     let SignInSecrets {
         verifier,
         state,
@@ -97,7 +101,12 @@ mod tests {
 
     #[test]
     fn authorization_url_carries_pkce_state_nonce_and_scopes() {
-        let scopes = vec!["openid".to_owned(), "profile".into(), "offline_access".into(), "api://x/weather.read".into()];
+        let scopes = vec![
+            "openid".to_owned(),
+            "profile".into(),
+            "offline_access".into(),
+            "api://x/weather.read".into(),
+        ];
         let mut random = [0u8; 96];
         for (i, b) in random.iter_mut().enumerate() {
             *b = (i as u8).wrapping_mul(31);
@@ -109,15 +118,27 @@ mod tests {
         let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         assert_eq!(get("client_id"), Some("client-1"));
         assert_eq!(get("response_type"), Some("code"));
-        assert_eq!(get("redirect_uri"), Some("http://localhost:8080/auth/callback"));
-        assert_eq!(get("scope"), Some("openid profile offline_access api://x/weather.read"));
+        assert_eq!(
+            get("redirect_uri"),
+            Some("http://localhost:8080/auth/callback")
+        );
+        assert_eq!(
+            get("scope"),
+            Some("openid profile offline_access api://x/weather.read")
+        );
         assert_eq!(get("state"), Some(pending.state.expose()));
         assert_eq!(get("nonce"), Some(pending.nonce.expose()));
-        assert_eq!(get("code_challenge"), Some(challenge_s256(&pending.verifier).as_str()));
+        assert_eq!(
+            get("code_challenge"),
+            Some(challenge_s256(&pending.verifier).as_str())
+        );
         assert_eq!(get("code_challenge_method"), Some("S256"));
         assert_eq!(get("response_mode"), Some("query"));
         assert_eq!(get("prompt"), None);
-        assert!(!url.contains(pending.verifier.expose()), "the verifier never leaves the tab");
+        assert!(
+            !url.contains(pending.verifier.expose()),
+            "the verifier never leaves the tab"
+        );
         assert_eq!(pending.return_to, "/weather");
         assert_eq!(pending.created_at, 1_000);
     }

@@ -46,7 +46,8 @@ impl CachedToken {
     pub fn covers(&self, scopes: &[String], now: u64) -> bool {
         let lifetime = self.expires_at.saturating_sub(self.issued_at);
         let margin = RENEWAL_MARGIN_SECS.min(lifetime / 4);
-        scopes.iter().all(|s| self.scopes.contains(s)) && now.saturating_add(margin) < self.expires_at
+        scopes.iter().all(|s| self.scopes.contains(s))
+            && now.saturating_add(margin) < self.expires_at
     }
 }
 
@@ -166,37 +167,85 @@ mod tests {
     #[test]
     fn finds_resources_of_scopes() {
         assert_eq!(resource_of(READ), Some("api://api-1"));
-        assert_eq!(resource_of("https://graph.microsoft.com/User.Read"), Some("https://graph.microsoft.com"));
-        assert_eq!(resource_of("User.Read"), Some("https://graph.microsoft.com"));
+        assert_eq!(
+            resource_of("https://graph.microsoft.com/User.Read"),
+            Some("https://graph.microsoft.com")
+        );
+        assert_eq!(
+            resource_of("User.Read"),
+            Some("https://graph.microsoft.com")
+        );
         assert_eq!(resource_of("openid"), None);
         assert_eq!(resource_of("offline_access"), None);
     }
 
     #[test]
     fn uses_a_cached_token_only_with_the_margin_to_spare() {
-        let session = Session::new(account(), IdToken::new("id"), response("at", &[READ, "openid"], 3600, Some("rt")), 1000);
-        assert_eq!(session.token_for(&s(&[READ]), 1000).unwrap().token.expose(), "at");
-        assert!(session.token_for(&s(&[READ]), 1000 + 3600 - RENEWAL_MARGIN_SECS - 1).is_some());
-        assert!(session.token_for(&s(&[READ]), 1000 + 3600 - RENEWAL_MARGIN_SECS).is_none());
-        assert!(session.token_for(&s(&[WRITE]), 1000).is_none(), "a scope not granted");
-        assert!(session.token_for(&s(&["openid"]), 1000).is_none(), "no resource");
+        let session = Session::new(
+            account(),
+            IdToken::new("id"),
+            response("at", &[READ, "openid"], 3600, Some("rt")),
+            1000,
+        );
+        assert_eq!(
+            session.token_for(&s(&[READ]), 1000).unwrap().token.expose(),
+            "at"
+        );
+        assert!(session
+            .token_for(&s(&[READ]), 1000 + 3600 - RENEWAL_MARGIN_SECS - 1)
+            .is_some());
+        assert!(session
+            .token_for(&s(&[READ]), 1000 + 3600 - RENEWAL_MARGIN_SECS)
+            .is_none());
+        assert!(
+            session.token_for(&s(&[WRITE]), 1000).is_none(),
+            "a scope not granted"
+        );
+        assert!(
+            session.token_for(&s(&["openid"]), 1000).is_none(),
+            "no resource"
+        );
     }
 
     #[test]
     fn short_tokens_get_a_proportional_margin() {
-        let session = Session::new(account(), IdToken::new("id"), response("at", &[READ], 40, None), 0);
+        let session = Session::new(
+            account(),
+            IdToken::new("id"),
+            response("at", &[READ], 40, None),
+            0,
+        );
         assert!(session.token_for(&s(&[READ]), 29).is_some());
         assert!(session.token_for(&s(&[READ]), 30).is_none());
     }
 
     #[test]
     fn keeps_one_token_per_resource_and_rotates_refresh_tokens() {
-        let mut session = Session::new(account(), IdToken::new("id"), response("at1", &[READ], 3600, Some("rt1")), 0);
+        let mut session = Session::new(
+            account(),
+            IdToken::new("id"),
+            response("at1", &[READ], 3600, Some("rt1")),
+            0,
+        );
         session.store(response("other", &["api://api-2/x.read"], 3600, None), 0);
         session.store(response("at2", &[READ, WRITE], 3600, Some("rt2")), 10);
         assert_eq!(session.access_tokens.len(), 2);
-        assert_eq!(session.token_for(&s(&[READ, WRITE]), 10).unwrap().token.expose(), "at2");
-        assert_eq!(session.token_for(&s(&["api://api-2/x.read"]), 10).unwrap().token.expose(), "other");
+        assert_eq!(
+            session
+                .token_for(&s(&[READ, WRITE]), 10)
+                .unwrap()
+                .token
+                .expose(),
+            "at2"
+        );
+        assert_eq!(
+            session
+                .token_for(&s(&["api://api-2/x.read"]), 10)
+                .unwrap()
+                .token
+                .expose(),
+            "other"
+        );
         assert_eq!(session.refresh_token.as_ref().unwrap().expose(), "rt2");
         session.drop_token_for(&s(&[READ]));
         assert!(session.token_for(&s(&[READ]), 10).is_none());
@@ -205,7 +254,12 @@ mod tests {
 
     #[test]
     fn the_refresh_budget_is_fixed_at_sign_in() {
-        let mut session = Session::new(account(), IdToken::new("id"), response("at", &[READ], 3600, Some("rt")), 100);
+        let mut session = Session::new(
+            account(),
+            IdToken::new("id"),
+            response("at", &[READ], 3600, Some("rt")),
+            100,
+        );
         assert_eq!(session.refresh_expires_at, 100 + SPA_REFRESH_LIFETIME_SECS);
         session.store(response("at2", &[READ], 3600, Some("rt2")), 5000);
         assert_eq!(session.refresh_expires_at, 100 + SPA_REFRESH_LIFETIME_SECS);
@@ -215,7 +269,12 @@ mod tests {
 
     #[test]
     fn round_trips_through_json_without_exposing_debug() {
-        let session = Session::new(account(), IdToken::new("id-secret"), response("at-secret", &[READ], 3600, Some("rt-secret")), 0);
+        let session = Session::new(
+            account(),
+            IdToken::new("id-secret"),
+            response("at-secret", &[READ], 3600, Some("rt-secret")),
+            0,
+        );
         let json = serde_json::to_string(&session).unwrap();
         let back: Session = serde_json::from_str(&json).unwrap();
         assert_eq!(back.access_tokens[0].token.expose(), "at-secret");

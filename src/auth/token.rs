@@ -128,7 +128,10 @@ pub fn parse_token_response(
         expires_in,
         scopes,
         id_token: raw.id_token.filter(|t| !t.is_empty()).map(IdToken::new),
-        refresh_token: raw.refresh_token.filter(|t| !t.is_empty()).map(RefreshToken::new),
+        refresh_token: raw
+            .refresh_token
+            .filter(|t| !t.is_empty())
+            .map(RefreshToken::new),
         refresh_token_expires_in: raw.refresh_token_expires_in.as_ref().and_then(seconds),
     })
 }
@@ -155,7 +158,14 @@ mod tests {
         let names: Vec<&str> = q.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(
             names,
-            ["client_id", "grant_type", "code", "redirect_uri", "code_verifier", "scope"]
+            [
+                "client_id",
+                "grant_type",
+                "code",
+                "redirect_uri",
+                "code_verifier",
+                "scope"
+            ]
         );
         assert!(body.contains("code=the%20code"));
         assert!(!body.contains("client_secret"));
@@ -203,18 +213,54 @@ mod tests {
     #[test]
     fn rejects_unusable_success_bodies() {
         let cases: &[(&str, AuthError)] = &[
-            ("<html>oops</html>", AuthError::TokenResponseMalformed("the body is not a JSON object")),
-            (r#"{"token_type":"Bearer","expires_in":60"#, AuthError::TokenResponseMalformed("the body is not a JSON object")),
-            (r#"{"token_type":"Bearer","expires_in":60}"#, AuthError::TokenResponseMalformed("no access_token")),
-            (r#"{"token_type":"Bearer","expires_in":60,"access_token":""}"#, AuthError::TokenResponseMalformed("no access_token")),
-            (r#"{"token_type":"DPoP","expires_in":60,"access_token":"a"}"#, AuthError::UnsupportedTokenType),
-            (r#"{"expires_in":60,"access_token":"a"}"#, AuthError::TokenResponseMalformed("no token_type")),
-            (r#"{"token_type":"Bearer","access_token":"a"}"#, AuthError::BadExpiresIn),
-            (r#"{"token_type":"Bearer","expires_in":0,"access_token":"a"}"#, AuthError::BadExpiresIn),
-            (r#"{"token_type":"Bearer","expires_in":-5,"access_token":"a"}"#, AuthError::BadExpiresIn),
-            (r#"{"token_type":"Bearer","expires_in":1e300,"access_token":"a"}"#, AuthError::BadExpiresIn),
-            (r#"{"token_type":"Bearer","expires_in":99999999,"access_token":"a"}"#, AuthError::BadExpiresIn),
-            (r#"{"token_type":"Bearer","expires_in":"soon","access_token":"a"}"#, AuthError::BadExpiresIn),
+            (
+                "<html>oops</html>",
+                AuthError::TokenResponseMalformed("the body is not a JSON object"),
+            ),
+            (
+                r#"{"token_type":"Bearer","expires_in":60"#,
+                AuthError::TokenResponseMalformed("the body is not a JSON object"),
+            ),
+            (
+                r#"{"token_type":"Bearer","expires_in":60}"#,
+                AuthError::TokenResponseMalformed("no access_token"),
+            ),
+            (
+                r#"{"token_type":"Bearer","expires_in":60,"access_token":""}"#,
+                AuthError::TokenResponseMalformed("no access_token"),
+            ),
+            (
+                r#"{"token_type":"DPoP","expires_in":60,"access_token":"a"}"#,
+                AuthError::UnsupportedTokenType,
+            ),
+            (
+                r#"{"expires_in":60,"access_token":"a"}"#,
+                AuthError::TokenResponseMalformed("no token_type"),
+            ),
+            (
+                r#"{"token_type":"Bearer","access_token":"a"}"#,
+                AuthError::BadExpiresIn,
+            ),
+            (
+                r#"{"token_type":"Bearer","expires_in":0,"access_token":"a"}"#,
+                AuthError::BadExpiresIn,
+            ),
+            (
+                r#"{"token_type":"Bearer","expires_in":-5,"access_token":"a"}"#,
+                AuthError::BadExpiresIn,
+            ),
+            (
+                r#"{"token_type":"Bearer","expires_in":1e300,"access_token":"a"}"#,
+                AuthError::BadExpiresIn,
+            ),
+            (
+                r#"{"token_type":"Bearer","expires_in":99999999,"access_token":"a"}"#,
+                AuthError::BadExpiresIn,
+            ),
+            (
+                r#"{"token_type":"Bearer","expires_in":"soon","access_token":"a"}"#,
+                AuthError::BadExpiresIn,
+            ),
         ];
         for (body, expected) in cases {
             assert_eq!(
@@ -233,7 +279,9 @@ mod tests {
             &scopes(),
         )
         .unwrap_err();
-        let AuthError::TokenEndpoint { status, error } = err else { panic!() };
+        let AuthError::TokenEndpoint { status, error } = err else {
+            panic!()
+        };
         assert_eq!(status, 400);
         assert_eq!(error.error, "invalid_grant");
         assert_eq!(error.aadsts_code().as_deref(), Some("AADSTS700084"));
@@ -241,7 +289,12 @@ mod tests {
 
     #[test]
     fn maps_non_json_errors_by_status() {
-        for (status, code) in [(500, "server_error"), (503, "server_error"), (429, "temporarily_unavailable"), (404, "invalid_response")] {
+        for (status, code) in [
+            (500, "server_error"),
+            (503, "server_error"),
+            (429, "temporarily_unavailable"),
+            (404, "invalid_response"),
+        ] {
             let AuthError::TokenEndpoint { error, .. } =
                 parse_token_response(status, "<html>", &scopes()).unwrap_err()
             else {

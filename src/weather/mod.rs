@@ -61,15 +61,24 @@ pub struct WeatherQuery {
 pub struct FormError(pub &'static str);
 
 impl WeatherQuery {
-    pub fn from_form(city: &str, state: &str, country: &str, units: Units) -> Result<Self, FormError> {
+    pub fn from_form(
+        city: &str,
+        state: &str,
+        country: &str,
+        units: Units,
+    ) -> Result<Self, FormError> {
         let city = city.trim();
         if city.is_empty() {
             return Err(FormError("Enter a city."));
         }
         if city.chars().count() > 1000 {
-            return Err(FormError("That city name is too long (1,000 characters at most)."));
+            return Err(FormError(
+                "That city name is too long (1,000 characters at most).",
+            ));
         }
-        let state = Some(state.trim()).filter(|s| !s.is_empty()).map(str::to_owned);
+        let state = Some(state.trim())
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned);
         let country = match country.trim() {
             "" => "US".to_owned(),
             c => c.to_owned(),
@@ -84,7 +93,10 @@ impl WeatherQuery {
 
     /// `{base}/api/weather/{city}?country=..&units=..[&state=..]`, the city one encoded segment.
     pub fn url(&self, base_url: &str) -> String {
-        let mut params = vec![("country", self.country.as_str()), ("units", self.units.as_str())];
+        let mut params = vec![
+            ("country", self.country.as_str()),
+            ("units", self.units.as_str()),
+        ];
         if let Some(s) = &self.state {
             params.push(("state", s.as_str()));
         }
@@ -149,7 +161,14 @@ pub fn parse_response(status: u16, body: &str) -> Result<Conditions, ApiError> {
     match status {
         200 => {
             let c: Conditions = serde_json::from_str(body).map_err(|_| ApiError::Malformed)?;
-            let all = [c.temp, c.feels_like, c.temp_min, c.temp_max, c.pressure, c.humidity];
+            let all = [
+                c.temp,
+                c.feels_like,
+                c.temp_min,
+                c.temp_max,
+                c.pressure,
+                c.humidity,
+            ];
             if all.iter().all(|v| v.is_finite() && v.abs() < 1e9) {
                 Ok(c)
             } else {
@@ -187,13 +206,19 @@ mod tests {
 
     #[test]
     fn only_the_city_is_required() {
-        assert_eq!(WeatherQuery::from_form("  ", "", "", Units::Metric), Err(FormError("Enter a city.")));
+        assert_eq!(
+            WeatherQuery::from_form("  ", "", "", Units::Metric),
+            Err(FormError("Enter a city."))
+        );
         let q = WeatherQuery::from_form(" Portland ", " OR ", "", Units::Imperial).unwrap();
         assert_eq!(q.city, "Portland");
         assert_eq!(q.state.as_deref(), Some("OR"));
         assert_eq!(q.country, "US");
         let q = WeatherQuery::from_form("Paris", "", "usa", Units::Metric).unwrap();
-        assert_eq!(q.country, "usa", "the API, not the form, judges the country");
+        assert_eq!(
+            q.country, "usa",
+            "the API, not the form, judges the country"
+        );
         assert!(WeatherQuery::from_form(&"x".repeat(1001), "", "", Units::Metric).is_err());
     }
 
@@ -210,7 +235,12 @@ mod tests {
             "https://api.example/api/weather/S%C3%A3o%20Paulo?country=BR&units=metric&state=SP"
         );
         let q = WeatherQuery::from_form("🌧️<b>", "", "", Units::Metric).unwrap();
-        assert!(q.url("https://a").split('?').next().unwrap().ends_with("/api/weather/%F0%9F%8C%A7%EF%B8%8F%3Cb%3E"));
+        assert!(q
+            .url("https://a")
+            .split('?')
+            .next()
+            .unwrap()
+            .ends_with("/api/weather/%F0%9F%8C%A7%EF%B8%8F%3Cb%3E"));
     }
 
     #[test]
@@ -221,7 +251,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.temp_max, 24.25);
-        assert_eq!(format_value(c.temp, Units::Metric.temperature_symbol()), "21.5 °C");
+        assert_eq!(
+            format_value(c.temp, Units::Metric.temperature_symbol()),
+            "21.5 °C"
+        );
     }
 
     #[test]
@@ -236,20 +269,32 @@ mod tests {
             r#"{"temp":1e400,"feels_like":1,"temp_min":1,"temp_max":1,"pressure":1,"humidity":1}"#,
             r#"{"temp":1e300,"feels_like":1,"temp_min":1,"temp_max":1,"pressure":1,"humidity":1}"#,
         ] {
-            assert_eq!(parse_response(200, body), Err(ApiError::Malformed), "{body}");
+            assert_eq!(
+                parse_response(200, body),
+                Err(ApiError::Malformed),
+                "{body}"
+            );
         }
     }
 
     #[test]
     fn maps_statuses_to_messages() {
         let text = "Invalid country: usa. It must be a two letter abbreviation such as US or GB.";
-        assert_eq!(parse_response(400, text), Err(ApiError::Validation(text.into())));
+        assert_eq!(
+            parse_response(400, text),
+            Err(ApiError::Validation(text.into()))
+        );
         assert_eq!(parse_response(401, ""), Err(ApiError::SessionExpired));
         assert_eq!(parse_response(403, ""), Err(ApiError::Forbidden));
         assert_eq!(parse_response(503, ""), Err(ApiError::Server(503)));
-        assert_eq!(parse_response(302, ""), Err(ApiError::UnexpectedStatus(302)));
+        assert_eq!(
+            parse_response(302, ""),
+            Err(ApiError::UnexpectedStatus(302))
+        );
         assert!(ApiError::Server(500).message().contains("HTTP 500"));
-        let long = parse_response(400, &"y".repeat(10_000)).unwrap_err().message();
+        let long = parse_response(400, &"y".repeat(10_000))
+            .unwrap_err()
+            .message();
         assert_eq!(long.chars().count(), 500);
     }
 

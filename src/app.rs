@@ -1,0 +1,43 @@
+//! The application shell: configuration first, then the router.
+
+use leptos::prelude::*;
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+use crate::components::{ErrorNotice, Header};
+use crate::config::Config;
+use crate::pages::{Callback, Home, NotFound, WeatherPage};
+use crate::state::auth::AuthContext;
+
+#[component]
+pub fn App() -> impl IntoView {
+    let config = LocalResource::new(crate::state::config::load);
+    move || match config.get() {
+        None => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),
+        Some(Err(error)) => view! {
+            <main class="page">
+                <h1>"Nimbus can't start"</h1>
+                <ErrorNotice error/>
+            </main>
+        }
+        .into_any(),
+        Some(Ok(config)) => view! { <Shell config/> }.into_any(),
+    }
+}
+
+#[component]
+fn Shell(config: Config) -> impl IntoView {
+    provide_context(AuthContext::new(config));
+    view! {
+        <Router>
+            <Header/>
+            <main class="page">
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=Home/>
+                    <Route path=path!("/weather") view=WeatherPage/>
+                    <Route path=path!("/auth/callback") view=Callback/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}

@@ -1,0 +1,83 @@
+//! Location, history, randomness and the clock.
+
+use wasm_bindgen::JsValue;
+
+use crate::error::{Action, AppError};
+
+fn window() -> Option<web_sys::Window> {
+    web_sys::window()
+}
+
+/// Seconds since the Unix epoch.
+pub fn now_secs() -> u64 {
+    (js_sys::Date::now() / 1000.0) as u64
+}
+
+/// Cryptographically secure random bytes (`crypto.getRandomValues`).
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], AppError> {
+    let mut buf = [0u8; N];
+    getrandom::fill(&mut buf).map_err(|_| {
+        AppError::new(
+            "This browser can't provide secure random numbers, which sign-in needs.",
+            Action::None,
+        )
+    })?;
+    Ok(buf)
+}
+
+/// The page's origin, e.g. `http://localhost:8080`.
+pub fn origin() -> String {
+    window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default()
+}
+
+/// The current path, query and fragment: where to come back to after a sign-in.
+pub fn current_path() -> String {
+    let Some(loc) = window().map(|w| w.location()) else {
+        return "/".into();
+    };
+    format!(
+        "{}{}{}",
+        loc.pathname().unwrap_or_default(),
+        loc.search().unwrap_or_default(),
+        loc.hash().unwrap_or_default()
+    )
+}
+
+/// The raw query string of the current URL, with its `?`.
+pub fn current_query() -> String {
+    window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default()
+}
+
+/// Leaves the app for `url` (a full-page redirect).
+pub fn redirect(url: &str) -> Result<(), AppError> {
+    window()
+        .ok_or_else(|| AppError::new("No browser window.", Action::None))?
+        .location()
+        .assign(url)
+        .map_err(|_| {
+            AppError::new(
+                "The browser refused to open the sign-in page.",
+                Action::Retry,
+            )
+        })
+}
+
+/// Replaces the current history entry's URL (no new entry, no reload), e.g. to drop
+/// `code` and `state` from the address bar and from history.
+pub fn replace_url(path: &str) {
+    if let Some(history) = window().and_then(|w| w.history().ok()) {
+        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(path));
+    }
+}
+
+/// The document's base URL: the folder that holds `index.html`.
+pub fn base_uri() -> String {
+    window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.base_uri().ok().flatten())
+        .unwrap_or_else(|| format!("{}/", origin()))
+}

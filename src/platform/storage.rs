@@ -1,0 +1,64 @@
+//! sessionStorage under one key prefix. Tokens live here and nowhere else: never
+//! localStorage, never a URL. Every failure (blocked, full, throwing) becomes an error value.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::AppError;
+
+const PREFIX: &str = "nimbus.";
+
+fn storage() -> Result<web_sys::Storage, AppError> {
+    web_sys::window()
+        .ok_or_else(|| AppError::storage("no window"))?
+        .session_storage()
+        .map_err(|_| AppError::storage("sessionStorage is blocked"))?
+        .ok_or_else(|| AppError::storage("sessionStorage is unavailable"))
+}
+
+/// Reads and decodes an entry. A corrupt or foreign entry is removed and reads as absent.
+pub fn load<T: DeserializeOwned>(key: &str) -> Option<T> {
+    let s = storage().ok()?;
+    let raw = s.get_item(&format!("{PREFIX}{key}")).ok()??;
+    match serde_json::from_str(&raw) {
+        Ok(v) => Some(v),
+        Err(_) => {
+            remove(key);
+            None
+        }
+    }
+}
+
+/// Encodes and writes an entry.
+pub fn save<T: Serialize>(key: &str, value: &T) -> Result<(), AppError> {
+    let raw = serde_json::to_string(value).map_err(|_| AppError::storage("could not encode"))?;
+    storage()?
+        .set_item(&format!("{PREFIX}{key}"), &raw)
+        .map_err(|_| AppError::storage("writing failed, storage may be full"))
+}
+
+/// Reads and removes an entry in one go: single-use values (the pending sign-in).
+pub fn take<T: DeserializeOwned>(key: &str) -> Option<T> {
+    let v = load(key);
+    remove(key);
+    v
+}
+
+pub fn remove(key: &str) {
+    if let Ok(s) = storage() {
+        let _ = s.remove_item(&format!("{PREFIX}{key}"));
+    }
+}
+
+/// Removes every entry this app wrote.
+pub fn clear_all() {
+    let Ok(s) = storage() else { return };
+    let len = s.length().unwrap_or(0);
+    let keys: Vec<String> = (0..len)
+        .filter_map(|i| s.key(i).ok().flatten())
+        .filter(|k| k.starts_with(PREFIX))
+        .collect();
+    for k in keys {
+        let _ = s.remove_item(&k);
+    }
+}

@@ -1,0 +1,73 @@
+// Shared fixtures: every spec fails on a Rust panic or an uncaught page error, and helpers
+// drive the sandbox identity provider's sign-in page like a person would.
+import { test as base, expect } from '@playwright/test';
+
+export const SPA = 'http://localhost:8080';
+export const IDP = 'http://localhost:5556';
+export const API = 'http://localhost:5557';
+export const TENANT = '3f8d0c2a-5b1e-4c7d-9a6f-2e4b8c1d7a90';
+export const USERS = {
+  alice: { username: 'alice', password: 'alice-password', name: 'Alice Example' },
+  bob: { username: 'bob', password: 'bob-password', name: 'Bob Example' },
+};
+
+export const test = base.extend({
+  // Collected console lines and page errors; checked after every test.
+  consoleLog: [
+    async ({ page }, use) => {
+      const lines = [];
+      page.on('console', (m) => lines.push(`${m.type()}: ${m.text()}`));
+      page.on('pageerror', (e) => lines.push(`pageerror: ${e.message}`));
+      await use(lines);
+      const bad = lines.filter(
+        (l) => l.includes('panicked at') || l.startsWith('pageerror:') || l.includes('RuntimeError'),
+      );
+      expect(bad, 'no panic or uncaught error reaches the page').toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+
+export { expect };
+
+/** Clicks the app's "Sign in" and lands on the provider's sign-in page. */
+export async function startSignIn(page) {
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.waitForURL((u) => u.origin === IDP);
+}
+
+/** Fills the provider's sign-in form. */
+export async function submitCredentials(page, user = USERS.alice) {
+  await page.getByLabel('Username').fill(user.username);
+  await page.getByLabel('Password').fill(user.password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+}
+
+/** Full sign-in from the app's home page; returns when the user's name is shown. */
+export async function signIn(page, user = USERS.alice) {
+  await page.goto('/');
+  await startSignIn(page);
+  await submitCredentials(page, user);
+  await page.waitForURL((u) => u.origin === SPA && !u.pathname.startsWith('/auth/'));
+  await expect(page.getByText(user.name).first()).toBeVisible();
+}
+
+/** Everything in this tab's sessionStorage and localStorage. */
+export async function storageOf(page) {
+  return page.evaluate(() => ({
+    session: Object.fromEntries(Object.entries(sessionStorage)),
+    local: Object.fromEntries(Object.entries(localStorage)),
+  }));
+}
+
+/** True when any stored value holds something token-shaped (a JWT or a refresh token field). */
+export function holdsTokens(stored) {
+  const all = JSON.stringify(stored);
+  return /eyJ[\w-]+\.[\w-]+\./.test(all) || /refresh_token|access_tokens|"token"/.test(all);
+}
+
+/** Asks the sandbox API to fail the next authenticated request (loopback admin endpoint). */
+export async function apiNextFailure(request, body) {
+  const r = await request.post(`${API}/__sandbox/next-failure`, { data: body });
+  expect(r.ok()).toBeTruthy();
+}

@@ -1,0 +1,54 @@
+// Serves the release build (dist/) the way a static host would: files as they are, and
+// index.html for any other path (single-page app fallback). Loopback only, IPv4 and IPv6.
+// Usage: node tests/e2e/serve-dist.mjs [distDir] [port]
+import { createServer } from 'node:http';
+import { readFile, stat } from 'node:fs/promises';
+import { extname, join, normalize, resolve } from 'node:path';
+
+const root = resolve(process.argv[2] ?? 'dist');
+const port = Number(process.argv[3] ?? process.env.SPA_PORT ?? 8080);
+const types = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.ico': 'image/x-icon',
+};
+
+async function handler(req, res) {
+  const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+  let file = normalize(join(root, path));
+  if (!file.startsWith(root)) {
+    res.writeHead(400).end();
+    return;
+  }
+  let info = await stat(file).catch(() => null);
+  if (!info || info.isDirectory() || !extname(file)) {
+    file = join(root, 'index.html');
+    info = await stat(file).catch(() => null);
+  }
+  if (!info) {
+    res.writeHead(404).end('not found');
+    return;
+  }
+  const body = await readFile(file);
+  res.writeHead(200, {
+    'Content-Type': types[extname(file)] ?? 'application/octet-stream',
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+  });
+  res.end(body);
+}
+
+let listening = 0;
+for (const host of ['127.0.0.1', '::1']) {
+  const server = createServer((req, res) => handler(req, res).catch(() => res.writeHead(500).end()));
+  server.listen(port, host, () => {
+    listening += 1;
+    if (listening === 2) console.log(`spa ready on http://localhost:${port}`);
+  });
+  process.on('SIGTERM', () => server.close(() => process.exit(0)));
+  process.on('SIGINT', () => server.close(() => process.exit(0)));
+}
