@@ -11,12 +11,10 @@ test('sign in, see the weather for a city, sign out', async ({ page }) => {
   await expect(page.getByRole('heading', { name: 'Nimbus weather' })).toBeVisible();
   await startSignIn(page);
 
-  // The authorization request: code flow, PKCE S256, state, nonce, query response mode.
-  const authorize = new URL(page.url());
-  expect(authorize.pathname).toMatch(/\/oauth2\/v2\.0\/authorize$/);
-  // The provider's interaction page keeps the original request in its own state; look at the
-  // first navigation instead.
-  const authReq = requests.find((r) => r.url.includes('/oauth2/v2.0/authorize'));
+  // The authorization request (the provider then moves on to its own sign-in page): code flow,
+  // PKCE S256, fresh state and nonce, query response mode, the API's read scope.
+  const authReq = requests.find((r) => new URL(r.url).pathname.endsWith('/oauth2/v2.0/authorize'));
+  expect(authReq, 'a full-page redirect to the authorize endpoint').toBeTruthy();
   const q = new URL(authReq.url).searchParams;
   expect(q.get('response_type')).toBe('code');
   expect(q.get('code_challenge_method')).toBe('S256');
@@ -44,7 +42,7 @@ test('sign in, see the weather for a city, sign out', async ({ page }) => {
   expect(holdsTokens({ session: stored.session })).toBe(true);
   expect(stored.local).toEqual({});
 
-  await page.getByRole('link', { name: 'Weather' }).click();
+  await page.getByRole('link', { name: 'Weather', exact: true }).click();
   await expect(page).toHaveURL(`${SPA}/weather`);
   await page.getByLabel('City').fill('Portland');
   await page.getByLabel('State').fill('OR');
