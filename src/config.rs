@@ -5,6 +5,9 @@ use serde_json::{Map, Value};
 
 use crate::url::parse_absolute;
 
+/// Where the app's router finishes a sign-in; the redirect URI must point here.
+pub const CALLBACK_PATH: &str = "/auth/callback";
+
 /// The weather API this client calls.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiConfig {
@@ -169,8 +172,17 @@ pub fn parse_config(body: &str, origin: &str) -> Result<Config, ConfigError> {
         }
     };
     let redirect_uri = match string(obj, "redirect_uri", "redirect_uri")? {
-        Some(v) => same_origin(v, "redirect_uri")?,
-        None => format!("{origin}/auth/callback"),
+        Some(v) => {
+            let uri = same_origin(v, "redirect_uri")?;
+            if parse_absolute(&uri).map(|u| u.path).as_deref() != Some(CALLBACK_PATH) {
+                return Err(ConfigError::new(
+                    "redirect_uri",
+                    format!("must end in {CALLBACK_PATH}, where the app finishes sign-in"),
+                ));
+            }
+            uri
+        }
+        None => format!("{origin}{CALLBACK_PATH}"),
     };
     let post_logout_redirect_uri =
         match string(obj, "post_logout_redirect_uri", "post_logout_redirect_uri")? {
@@ -294,6 +306,14 @@ mod tests {
         let mut v = sample();
         v["redirect_uri"] = "https://evil.example/auth/callback".into();
         assert_eq!(field_of(&v), "redirect_uri");
+
+        let mut v = sample();
+        v["redirect_uri"] = "http://localhost:8080/callback".into();
+        assert_eq!(field_of(&v), "redirect_uri");
+
+        let mut v = sample();
+        v["redirect_uri"] = "http://localhost:8080/auth/callback".into();
+        assert!(parse(&v).is_ok());
 
         let mut v = sample();
         v["post_logout_redirect_uri"] = "".into();

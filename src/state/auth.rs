@@ -12,7 +12,7 @@ use crate::auth::secret::{AccessToken, Secret};
 use crate::auth::session::Session;
 use crate::auth::token::{code_redemption_body, parse_token_response, refresh_body};
 use crate::auth::AuthError;
-use crate::config::Config;
+use crate::config::{Config, CALLBACK_PATH};
 use crate::error::{Action, AppError};
 use crate::platform::http::{self, FetchError};
 use crate::platform::{browser, storage};
@@ -88,7 +88,7 @@ impl AuthContext {
         // Single use: gone from storage before anything is checked, whatever the outcome.
         let pending: Option<PendingSignIn> = storage::take(PENDING_KEY);
         // `code` and `state` leave the address bar and this history entry at once.
-        browser::replace_url(&callback_path(&config));
+        browser::replace_url(CALLBACK_PATH);
         let metadata = metadata(&config).await?;
         let now = browser::now_secs();
         let code = check_callback(&query, pending.as_ref(), &metadata, now)?;
@@ -196,14 +196,6 @@ impl AuthContext {
         }
         browser::redirect(&with_query(&end_session, params))
     }
-}
-
-/// The path part of the redirect URI, where the callback lands.
-fn callback_path(config: &Config) -> String {
-    parse_absolute(&config.redirect_uri)
-        .map(|u| u.path)
-        .filter(|p| !p.is_empty())
-        .unwrap_or_else(|| "/auth/callback".into())
 }
 
 fn session_expired() -> AppError {
