@@ -2,6 +2,7 @@
 //! the clock are passed in, so every rule here is tested on the host.
 
 pub mod callback;
+pub mod challenge;
 pub mod discovery;
 pub mod error;
 pub mod id_token;
