@@ -100,6 +100,8 @@ mod tests {
             created_at: 10_000,
             redirect_uri: "http://localhost:8080/auth/callback".into(),
             scopes: vec![],
+            silent: false,
+            resume: None,
         }
     }
 

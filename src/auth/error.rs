@@ -52,6 +52,8 @@ pub enum AuthError {
     IdTokenNonce,
     IdTokenMissingSubject,
     IdTokenMissingTenant,
+    /// A refreshed ID token names another user, issuer or client (OIDC Core §12.2).
+    IdTokenRefreshMismatch,
 
     // --- Discovery (OIDC Discovery §4.3) ---
     DiscoveryMalformed(&'static str),
@@ -160,6 +162,7 @@ impl AuthError {
             IdTokenNonce => "The ID token doesn't belong to this sign-in (nonce mismatch), so sign-in was stopped.".into(),
             IdTokenMissingSubject => "The ID token doesn't identify a user (no sub claim), so sign-in was stopped.".into(),
             IdTokenMissingTenant => "The ID token doesn't name its tenant (no tid claim), so its issuer can't be checked.".into(),
+            IdTokenRefreshMismatch => "The identity provider renewed the session for a different user or app, so the session was ended.".into(),
             DiscoveryMalformed(what) => format!("The identity provider's metadata is unusable ({what})."),
             DiscoveryIssuerMismatch { expected, found } => format!("The identity provider's metadata names issuer \"{found}\" but this app is configured for \"{expected}\". Check the authority in config.json."),
             DiscoveryEndpoint(field) => format!("The identity provider's metadata has an unusable {field} (it must be an https URL on the authority's host)."),

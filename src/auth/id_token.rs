@@ -178,6 +178,29 @@ pub fn check_claims(jwt: &DecodedJwt, expect: &Expectations<'_>) -> Result<(), A
     Ok(())
 }
 
+/// OIDC Core §12.2: an ID token in a refresh response must name the same issuer, subject and
+/// client as the one from sign-in (its nonce, if any, is not checked).
+pub fn check_refreshed(
+    jwt: &DecodedJwt,
+    account: &Account,
+    client_id: &str,
+) -> Result<(), AuthError> {
+    if !ALLOWED_ALGORITHMS.contains(&jwt.header.alg.as_str()) {
+        return Err(AuthError::IdTokenAlgorithm(
+            jwt.header.alg.chars().take(20).collect(),
+        ));
+    }
+    let c = &jwt.claims;
+    if c.iss != account.issuer
+        || c.sub != account.sub
+        || c.aud.iter().any(|a| a != client_id)
+        || c.aud.is_empty()
+    {
+        return Err(AuthError::IdTokenRefreshMismatch);
+    }
+    Ok(())
+}
+
 /// The signed-in person as the page shows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
@@ -380,6 +403,30 @@ pub(crate) mod tests {
             check(&with("sub", "".into())),
             Err(AuthError::IdTokenMissingSubject)
         );
+    }
+
+    #[test]
+    fn a_refreshed_id_token_must_name_the_same_user() {
+        let original = decode(&jwt(r#"{"alg":"RS256"}"#, &good_payload().to_string())).unwrap();
+        let account = Account::from(&original.claims);
+        let same = decode(&jwt(r#"{"alg":"RS256"}"#, &without("nonce").to_string())).unwrap();
+        assert_eq!(check_refreshed(&same, &account, "client-1"), Ok(()));
+        for changed in [
+            with("sub", "other".into()),
+            with("iss", "https://evil".into()),
+            with("aud", serde_json::json!(["client-1", "x"])),
+        ] {
+            let d = decode(&jwt(r#"{"alg":"RS256"}"#, &changed.to_string())).unwrap();
+            assert_eq!(
+                check_refreshed(&d, &account, "client-1"),
+                Err(AuthError::IdTokenRefreshMismatch)
+            );
+        }
+        let none = decode(&jwt(r#"{"alg":"none"}"#, &good_payload().to_string())).unwrap();
+        assert!(matches!(
+            check_refreshed(&none, &account, "client-1"),
+            Err(AuthError::IdTokenAlgorithm(_))
+        ));
     }
 
     #[test]

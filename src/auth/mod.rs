@@ -5,11 +5,13 @@ pub mod callback;
 pub mod challenge;
 pub mod discovery;
 pub mod error;
+pub mod guard;
 pub mod id_token;
 pub mod pkce;
 pub mod request;
 pub mod secret;
 pub mod session;
+pub mod tabs;
 pub mod token;
 
 pub use error::{AuthError, ProviderError};

@@ -23,6 +23,13 @@ pub struct PendingSignIn {
     pub created_at: u64,
     pub redirect_uri: String,
     pub scopes: Vec<String>,
+    /// A `prompt=none` attempt: its failure asks the user to sign in again, nothing more.
+    #[serde(default)]
+    pub silent: bool,
+    /// What the user was doing, to finish after coming back (e.g. a report to post). Opaque to
+    /// the core; kept here, never in the URL.
+    #[serde(default)]
+    pub resume: Option<String>,
 }
 
 /// What a sign-in asks for.
@@ -37,6 +44,10 @@ pub struct SignInRequest<'a> {
     pub prompt: Option<&'a str>,
     /// A hint of who is signing in, e.g. the current account's username on re-authentication.
     pub login_hint: Option<&'a str>,
+    /// The `claims` request parameter (OIDC Core §5.5), e.g. from a CAE challenge.
+    pub claims: Option<&'a str>,
+    /// Carried through the round trip in the pending sign-in.
+    pub resume: Option<String>,
 }
 
 /// Builds the full-page redirect URL and the pending sign-in to store before leaving.
@@ -69,6 +80,9 @@ pub fn begin_sign_in(
     if let Some(h) = req.login_hint {
         params.push(("login_hint", h));
     }
+    if let Some(c) = req.claims {
+        params.push(("claims", c));
+    }
     let url = with_query(req.authorization_endpoint, params.iter().copied());
     let pending = PendingSignIn {
         state,
@@ -78,6 +92,8 @@ pub fn begin_sign_in(
         created_at: now,
         redirect_uri: req.redirect_uri.to_owned(),
         scopes: req.scopes.to_vec(),
+        silent: req.prompt == Some("none"),
+        resume: req.resume.clone(),
     };
     (url, pending)
 }
@@ -96,6 +112,8 @@ mod tests {
             return_to: "/weather",
             prompt: None,
             login_hint: None,
+            claims: None,
+            resume: None,
         }
     }
 
@@ -149,9 +167,18 @@ mod tests {
         let mut r = request(&scopes);
         r.prompt = Some("none");
         r.login_hint = Some("alice@nimbus.test");
-        let (url, _) = begin_sign_in(&r, &[1u8; 96], 0);
+        r.claims = Some(r#"{"access_token":{"acrs":{"essential":true,"value":"c1"}}}"#);
+        r.resume = Some("{\"report\":1}".into());
+        let (url, pending) = begin_sign_in(&r, &[1u8; 96], 0);
         assert!(url.contains("&prompt=none"));
         assert!(url.contains("&login_hint=alice%40nimbus.test"));
+        assert!(url.contains("&claims=%7B%22access_token%22"));
+        assert!(pending.silent);
+        assert!(
+            !url.contains("report"),
+            "resume data never goes into the URL"
+        );
+        assert_eq!(pending.resume.as_deref(), Some("{\"report\":1}"));
     }
 
     #[test]

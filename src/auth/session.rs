@@ -31,6 +31,28 @@ pub fn resource_of(scope: &str) -> Option<&str> {
     }
 }
 
+/// What getting an access token takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// A cached token with the margin to spare.
+    Cached(AccessToken),
+    /// Redeem this refresh token (RFC 6749 §6).
+    Refresh(RefreshToken),
+    /// The refresh token is gone or has run out: interaction (or a silent redirect) is needed.
+    SignInAgain,
+}
+
+/// `"23 h 5 min"`, `"4 min"`, `"less than a minute"`: how long a session has left.
+pub fn describe_remaining(secs: u64) -> String {
+    let (h, m) = (secs / 3600, (secs % 3600) / 60);
+    match (h, m) {
+        (0, 0) => "less than a minute".to_owned(),
+        (0, m) => format!("{m} min"),
+        (h, 0) => format!("{h} h"),
+        (h, m) => format!("{h} h {m} min"),
+    }
+}
+
 /// An access token for one resource.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CachedToken {
@@ -52,8 +74,14 @@ impl CachedToken {
 }
 
 /// Everything kept for a signed-in user, in sessionStorage only.
+///
+/// A duplicated browser tab copies sessionStorage, so two tabs can hold the same refresh token.
+/// `family` names the sign-in both copies come from and `generation` counts the refresh-token
+/// rotations, so tabs can tell whose refresh token is current (see `state::tokens`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Session {
+    pub family: String,
+    pub generation: u32,
     pub account: Account,
     /// Kept for `id_token_hint` at sign-out (OIDC RP-Initiated Logout §2).
     pub id_token: IdToken,
@@ -65,13 +93,21 @@ pub struct Session {
 }
 
 impl Session {
-    /// A new session from the code redemption's response.
-    pub fn new(account: Account, id_token: IdToken, response: TokenResponse, now: u64) -> Self {
+    /// A new session from the code redemption's response. `family` is a fresh random id.
+    pub fn new(
+        family: String,
+        account: Account,
+        id_token: IdToken,
+        response: TokenResponse,
+        now: u64,
+    ) -> Self {
         let lifetime = response
             .refresh_token_expires_in
             .unwrap_or(SPA_REFRESH_LIFETIME_SECS)
             .min(SPA_REFRESH_LIFETIME_SECS);
         let mut session = Self {
+            family,
+            generation: 0,
             account,
             id_token,
             refresh_token: None,
@@ -89,6 +125,37 @@ impl Session {
         self.access_tokens
             .iter()
             .find(|t| t.resource == resource && t.covers(scopes, now))
+    }
+
+    /// What getting a token for `scopes` takes (the rules of `token_for`).
+    pub fn plan(&self, scopes: &[String], now: u64) -> Plan {
+        if let Some(t) = self.token_for(scopes, now) {
+            return Plan::Cached(t.token.clone());
+        }
+        match &self.refresh_token {
+            Some(rt) if self.can_refresh(now) => Plan::Refresh(rt.clone()),
+            _ => Plan::SignInAgain,
+        }
+    }
+
+    /// Whether every scope was granted to this session before (and so a refresh should work).
+    pub fn has_granted(&self, scopes: &[String]) -> bool {
+        scopes
+            .iter()
+            .all(|s| self.access_tokens.iter().any(|t| t.scopes.contains(s)))
+    }
+
+    /// Seconds until the refresh token runs out (0 when it has).
+    pub fn remaining(&self, now: u64) -> u64 {
+        self.refresh_expires_at.saturating_sub(now)
+    }
+
+    /// Stores a refresh response: a rotated refresh token bumps the generation.
+    pub fn store_refreshed(&mut self, response: TokenResponse, now: u64) {
+        if response.refresh_token.is_some() {
+            self.generation = self.generation.saturating_add(1);
+        }
+        self.store(response, now);
     }
 
     /// Stores a token response: the access token replaces its resource's entry, a new refresh
@@ -182,6 +249,7 @@ mod tests {
     #[test]
     fn uses_a_cached_token_only_with_the_margin_to_spare() {
         let session = Session::new(
+            "f".into(),
             account(),
             IdToken::new("id"),
             response("at", &[READ, "openid"], 3600, Some("rt")),
@@ -210,6 +278,7 @@ mod tests {
     #[test]
     fn short_tokens_get_a_proportional_margin() {
         let session = Session::new(
+            "f".into(),
             account(),
             IdToken::new("id"),
             response("at", &[READ], 40, None),
@@ -222,6 +291,7 @@ mod tests {
     #[test]
     fn keeps_one_token_per_resource_and_rotates_refresh_tokens() {
         let mut session = Session::new(
+            "f".into(),
             account(),
             IdToken::new("id"),
             response("at1", &[READ], 3600, Some("rt1")),
@@ -255,6 +325,7 @@ mod tests {
     #[test]
     fn the_refresh_budget_is_fixed_at_sign_in() {
         let mut session = Session::new(
+            "f".into(),
             account(),
             IdToken::new("id"),
             response("at", &[READ], 3600, Some("rt")),
@@ -268,8 +339,81 @@ mod tests {
     }
 
     #[test]
+    fn plans_cached_then_refresh_then_sign_in_again() {
+        let session = Session::new(
+            "f".into(),
+            account(),
+            IdToken::new("id"),
+            response("at", &[READ], 3600, Some("rt")),
+            0,
+        );
+        assert_eq!(
+            session.plan(&s(&[READ]), 10),
+            Plan::Cached(AccessToken::new("at"))
+        );
+        assert_eq!(
+            session.plan(&s(&[READ]), 3500),
+            Plan::Refresh(RefreshToken::new("rt"))
+        );
+        assert_eq!(
+            session.plan(&s(&[WRITE]), 10),
+            Plan::Refresh(RefreshToken::new("rt"))
+        );
+        assert_eq!(
+            session.plan(&s(&[READ]), SPA_REFRESH_LIFETIME_SECS),
+            Plan::SignInAgain
+        );
+        let no_rt = Session::new(
+            "f".into(),
+            account(),
+            IdToken::new("id"),
+            response("at", &[READ], 3600, None),
+            0,
+        );
+        assert_eq!(no_rt.plan(&s(&[READ]), 3500), Plan::SignInAgain);
+        assert!(session.has_granted(&s(&[READ])));
+        assert!(!session.has_granted(&s(&[READ, WRITE])));
+    }
+
+    #[test]
+    fn rotation_bumps_the_generation() {
+        let mut session = Session::new(
+            "f".into(),
+            account(),
+            IdToken::new("id"),
+            response("at", &[READ], 3600, Some("rt1")),
+            0,
+        );
+        assert_eq!(session.generation, 0);
+        session.store_refreshed(response("at2", &[READ], 3600, Some("rt2")), 10);
+        assert_eq!(session.generation, 1);
+        session.store_refreshed(response("at3", &[READ], 3600, None), 20);
+        assert_eq!(session.generation, 1, "no new refresh token, no rotation");
+        assert_eq!(session.refresh_token.unwrap().expose(), "rt2");
+    }
+
+    #[test]
+    fn describes_the_time_left() {
+        assert_eq!(describe_remaining(0), "less than a minute");
+        assert_eq!(describe_remaining(59), "less than a minute");
+        assert_eq!(describe_remaining(60 * 4 + 30), "4 min");
+        assert_eq!(describe_remaining(3600 * 23 + 60 * 5), "23 h 5 min");
+        assert_eq!(describe_remaining(7200), "2 h");
+        let session = Session::new(
+            "f".into(),
+            account(),
+            IdToken::new("id"),
+            response("at", &[READ], 3600, Some("rt")),
+            100,
+        );
+        assert_eq!(session.remaining(100), SPA_REFRESH_LIFETIME_SECS);
+        assert_eq!(session.remaining(u64::MAX), 0);
+    }
+
+    #[test]
     fn round_trips_through_json_without_exposing_debug() {
         let session = Session::new(
+            "f".into(),
             account(),
             IdToken::new("id-secret"),
             response("at-secret", &[READ], 3600, Some("rt-secret")),

@@ -82,6 +82,39 @@ fn seconds(v: &Value) -> Option<u64> {
     }
 }
 
+/// Why a refresh (RFC 6749 §6) failed, as far as what to do next is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshFailure {
+    /// The refresh token is no longer accepted (`invalid_grant`, e.g. AADSTS700084 after 24 h):
+    /// a new sign-in is needed, silently if the provider's session allows.
+    SessionEnded,
+    /// The scopes asked for were never granted: the user must consent (AADSTS65001).
+    NeedsConsent,
+    /// The provider is having trouble; the refresh token is still good.
+    Transient,
+    /// Anything else: the app or the provider is misconfigured.
+    Other,
+}
+
+/// Decides what a failed refresh means. `new_scopes` is true when the request asked for a
+/// scope this session never had (incremental consent).
+pub fn classify_refresh_error(error: &AuthError, new_scopes: bool) -> RefreshFailure {
+    let AuthError::TokenEndpoint { status, error } = error else {
+        return RefreshFailure::Other;
+    };
+    let consent = error.aadsts_code().as_deref() == Some("AADSTS65001")
+        || error.error == "consent_required"
+        || error.error == "interaction_required";
+    match error.error.as_str() {
+        _ if consent => RefreshFailure::NeedsConsent,
+        "invalid_grant" | "invalid_scope" if new_scopes => RefreshFailure::NeedsConsent,
+        "invalid_grant" => RefreshFailure::SessionEnded,
+        "server_error" | "temporarily_unavailable" => RefreshFailure::Transient,
+        _ if *status == 429 || *status >= 500 => RefreshFailure::Transient,
+        _ => RefreshFailure::Other,
+    }
+}
+
 /// Reads the token endpoint's answer.
 pub fn parse_token_response(
     status: u16,
@@ -285,6 +318,61 @@ mod tests {
         assert_eq!(status, 400);
         assert_eq!(error.error, "invalid_grant");
         assert_eq!(error.aadsts_code().as_deref(), Some("AADSTS700084"));
+    }
+
+    fn endpoint_error(status: u16, error: &str, description: Option<&str>) -> AuthError {
+        AuthError::TokenEndpoint {
+            status,
+            error: ProviderError::new(error, description),
+        }
+    }
+
+    #[test]
+    fn classifies_refresh_failures() {
+        let expired = endpoint_error(400, "invalid_grant", Some("AADSTS700084: The refresh token was issued to a single page app (SPA), and therefore has a fixed, limited lifetime of 1.00:00:00, which cannot be extended."));
+        assert_eq!(
+            classify_refresh_error(&expired, false),
+            RefreshFailure::SessionEnded
+        );
+        let consent = endpoint_error(
+            400,
+            "invalid_grant",
+            Some("AADSTS65001: The user or administrator has not consented"),
+        );
+        assert_eq!(
+            classify_refresh_error(&consent, true),
+            RefreshFailure::NeedsConsent
+        );
+        assert_eq!(
+            classify_refresh_error(&consent, false),
+            RefreshFailure::NeedsConsent
+        );
+        let scope = endpoint_error(400, "invalid_scope", None);
+        assert_eq!(
+            classify_refresh_error(&scope, true),
+            RefreshFailure::NeedsConsent
+        );
+        assert_eq!(classify_refresh_error(&scope, false), RefreshFailure::Other);
+        assert_eq!(
+            classify_refresh_error(&endpoint_error(400, "interaction_required", None), false),
+            RefreshFailure::NeedsConsent
+        );
+        assert_eq!(
+            classify_refresh_error(&endpoint_error(503, "server_error", None), false),
+            RefreshFailure::Transient
+        );
+        assert_eq!(
+            classify_refresh_error(&endpoint_error(429, "invalid_response", None), false),
+            RefreshFailure::Transient
+        );
+        assert_eq!(
+            classify_refresh_error(&endpoint_error(401, "invalid_client", None), false),
+            RefreshFailure::Other
+        );
+        assert_eq!(
+            classify_refresh_error(&AuthError::BadExpiresIn, false),
+            RefreshFailure::Other
+        );
     }
 
     #[test]

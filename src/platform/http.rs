@@ -21,10 +21,11 @@ pub enum FetchError {
     Timeout,
 }
 
-/// A finished exchange: status and body text.
+/// A finished exchange: status, body text and any `WWW-Authenticate` challenge.
 pub struct Reply {
     pub status: u16,
     pub body: String,
+    pub www_authenticate: Option<String>,
 }
 
 /// `GET url` with `Accept: application/json` and, when given, `Authorization: Bearer`.
@@ -35,6 +36,15 @@ pub async fn get(url: &str, bearer: Option<&AccessToken>) -> Result<Reply, Fetch
         let _ = headers.set("Authorization", &format!("Bearer {}", token.expose()));
     }
     send("GET", url, &headers, None).await
+}
+
+/// `POST url` with a JSON body and `Authorization: Bearer`.
+pub async fn post_json(url: &str, body: &str, bearer: &AccessToken) -> Result<Reply, FetchError> {
+    let headers = Headers::new().map_err(|_| FetchError::Network)?;
+    let _ = headers.set("Content-Type", "application/json");
+    let _ = headers.set("Accept", "application/json");
+    let _ = headers.set("Authorization", &format!("Bearer {}", bearer.expose()));
+    send("POST", url, &headers, Some(body)).await
 }
 
 /// `POST url` with a form-encoded body (the token endpoint, RFC 6749 §4.1.3).
@@ -82,10 +92,12 @@ async fn send(
             .await?
             .dyn_into()?;
         let status = response.status();
+        let www_authenticate = response.headers().get("WWW-Authenticate").ok().flatten();
         let text = JsFuture::from(response.text()?).await?;
         Ok::<_, JsValue>(Reply {
             status,
             body: text.as_string().unwrap_or_default(),
+            www_authenticate,
         })
     }
     .await;

@@ -2,5 +2,7 @@
 //! No protocol decisions here — only the mechanics of talking to the browser.
 
 pub mod browser;
+pub mod channel;
 pub mod http;
+pub mod locks;
 pub mod storage;

@@ -37,6 +37,17 @@ pub fn save<T: Serialize>(key: &str, value: &T) -> Result<(), AppError> {
         .map_err(|_| AppError::storage("writing failed, storage may be full"))
 }
 
+/// Raw string entries (already-serialised values).
+pub fn load_raw(key: &str) -> Option<String> {
+    storage().ok()?.get_item(&format!("{PREFIX}{key}")).ok()?
+}
+
+pub fn save_raw(key: &str, value: &str) -> Result<(), AppError> {
+    storage()?
+        .set_item(&format!("{PREFIX}{key}"), value)
+        .map_err(|_| AppError::storage("writing failed, storage may be full"))
+}
+
 /// Reads and removes an entry in one go: single-use values (the pending sign-in).
 pub fn take<T: DeserializeOwned>(key: &str) -> Option<T> {
     let v = load(key);
@@ -50,9 +61,38 @@ pub fn remove(key: &str) {
     }
 }
 
-/// Removes every entry this app wrote.
-pub fn clear_all() {
-    let Ok(s) = storage() else { return };
+/// localStorage, for non-secret facts every tab must see (refresh-token generations). Never a
+/// token: tokens stay in sessionStorage.
+pub mod shared {
+    use super::PREFIX;
+
+    fn local() -> Option<web_sys::Storage> {
+        web_sys::window()?.local_storage().ok()?
+    }
+
+    pub fn get_u32(key: &str) -> Option<u32> {
+        local()?
+            .get_item(&format!("{PREFIX}{key}"))
+            .ok()??
+            .parse()
+            .ok()
+    }
+
+    pub fn set_u32(key: &str, value: u32) {
+        if let Some(s) = local() {
+            let _ = s.set_item(&format!("{PREFIX}{key}"), &value.to_string());
+        }
+    }
+
+    /// Removes every entry of this app's in localStorage.
+    pub fn clear_all() {
+        if let Some(s) = local() {
+            super::remove_prefixed(&s);
+        }
+    }
+}
+
+fn remove_prefixed(s: &web_sys::Storage) {
     let len = s.length().unwrap_or(0);
     let keys: Vec<String> = (0..len)
         .filter_map(|i| s.key(i).ok().flatten())
@@ -60,5 +100,12 @@ pub fn clear_all() {
         .collect();
     for k in keys {
         let _ = s.remove_item(&k);
+    }
+}
+
+/// Removes every entry this app wrote.
+pub fn clear_all() {
+    if let Ok(s) = storage() {
+        remove_prefixed(&s);
     }
 }

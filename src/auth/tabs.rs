@@ -1,0 +1,173 @@
+//! How tabs of one browser keep one sign-in consistent.
+//!
+//! A duplicated tab copies sessionStorage, refresh token included. Entra rotates refresh tokens
+//! (and stricter providers revoke a whole grant when a rotated one is replayed), so two tabs must
+//! never redeem the same refresh token. The rules:
+//! - a refresh happens under one cross-tab lock per session `family`;
+//! - after a rotation the tab publishes the new `generation` number in localStorage (not a
+//!   secret) and broadcasts the new session to live tabs of the same family, which adopt it;
+//! - a tab whose generation is behind the published one never redeems its (stale) refresh token:
+//!   it asks live tabs for the current session, and failing that signs in again silently.
+
+use serde::{Deserialize, Serialize};
+
+use super::session::Session;
+
+/// What tabs tell each other over the BroadcastChannel.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "t")]
+pub enum TabMessage {
+    /// A tab rotated its refresh token: here is its session now.
+    Rotated { session: Box<Session> },
+    /// A tab holding `generation` of `family` needs the current session.
+    Need { family: String, generation: u32 },
+    /// The user signed out: every tab forgets its session.
+    SignOut,
+}
+
+/// What a tab does with a message.
+#[derive(Debug)]
+pub enum Reaction {
+    Adopt(Box<Session>),
+    Reply(TabMessage),
+    SignOut,
+    Ignore,
+}
+
+/// Decides what to do with `message`, given this tab's session.
+pub fn react(own: Option<&Session>, message: TabMessage) -> Reaction {
+    match (own, message) {
+        (_, TabMessage::SignOut) => Reaction::SignOut,
+        (Some(own), TabMessage::Rotated { session })
+            if session.family == own.family && session.generation > own.generation =>
+        {
+            Reaction::Adopt(session)
+        }
+        (Some(own), TabMessage::Need { family, generation })
+            if family == own.family && own.generation > generation =>
+        {
+            Reaction::Reply(TabMessage::Rotated {
+                session: Box::new(own.clone()),
+            })
+        }
+        _ => Reaction::Ignore,
+    }
+}
+
+/// Is this tab's refresh token behind the family's latest (published) generation?
+pub fn is_stale(own: &Session, published: Option<u32>) -> bool {
+    published.is_some_and(|g| g > own.generation)
+}
+
+/// The cross-tab lock and localStorage key of a session family.
+pub fn family_key(client_id: &str, family: &str) -> String {
+    format!("rt-generation.{client_id}.{family}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::id_token::Account;
+    use crate::auth::secret::{AccessToken, IdToken, RefreshToken};
+    use crate::auth::token::TokenResponse;
+
+    fn session(family: &str, generation: u32) -> Session {
+        let mut s = Session::new(
+            family.into(),
+            Account {
+                sub: "s".into(),
+                name: "A".into(),
+                username: None,
+                tenant_id: None,
+                object_id: None,
+                issuer: "i".into(),
+            },
+            IdToken::new("id"),
+            TokenResponse {
+                access_token: AccessToken::new("at"),
+                expires_in: 60,
+                scopes: vec!["api://x/weather.read".into()],
+                id_token: None,
+                refresh_token: Some(RefreshToken::new("rt")),
+                refresh_token_expires_in: None,
+            },
+            0,
+        );
+        s.generation = generation;
+        s
+    }
+
+    #[test]
+    fn adopts_a_newer_rotation_of_the_same_family() {
+        let own = session("f", 1);
+        let msg = TabMessage::Rotated {
+            session: Box::new(session("f", 2)),
+        };
+        assert!(matches!(react(Some(&own), msg), Reaction::Adopt(s) if s.generation == 2));
+    }
+
+    #[test]
+    fn ignores_older_or_foreign_rotations() {
+        let own = session("f", 3);
+        for other in [session("f", 3), session("f", 2), session("g", 9)] {
+            let msg = TabMessage::Rotated {
+                session: Box::new(other),
+            };
+            assert!(matches!(react(Some(&own), msg), Reaction::Ignore));
+        }
+        let msg = TabMessage::Rotated {
+            session: Box::new(session("f", 9)),
+        };
+        assert!(matches!(react(None, msg), Reaction::Ignore));
+    }
+
+    #[test]
+    fn answers_a_need_only_with_something_newer() {
+        let own = session("f", 2);
+        let need = |g| TabMessage::Need {
+            family: "f".into(),
+            generation: g,
+        };
+        assert!(matches!(
+            react(Some(&own), need(1)),
+            Reaction::Reply(TabMessage::Rotated { .. })
+        ));
+        assert!(matches!(react(Some(&own), need(2)), Reaction::Ignore));
+        let foreign = TabMessage::Need {
+            family: "g".into(),
+            generation: 0,
+        };
+        assert!(matches!(react(Some(&own), foreign), Reaction::Ignore));
+    }
+
+    #[test]
+    fn sign_out_reaches_every_tab() {
+        assert!(matches!(
+            react(None, TabMessage::SignOut),
+            Reaction::SignOut
+        ));
+        assert!(matches!(
+            react(Some(&session("f", 0)), TabMessage::SignOut),
+            Reaction::SignOut
+        ));
+    }
+
+    #[test]
+    fn staleness_compares_with_the_published_generation() {
+        let own = session("f", 2);
+        assert!(!is_stale(&own, None));
+        assert!(!is_stale(&own, Some(2)));
+        assert!(is_stale(&own, Some(3)));
+    }
+
+    #[test]
+    fn messages_round_trip_as_json() {
+        let text = serde_json::to_string(&TabMessage::Need {
+            family: "f".into(),
+            generation: 4,
+        })
+        .unwrap();
+        assert_eq!(text, r#"{"t":"Need","family":"f","generation":4}"#);
+        assert!(serde_json::from_str::<TabMessage>("garbage").is_err());
+    }
+}
