@@ -6,7 +6,7 @@ use leptos_router::path;
 
 use crate::components::{ErrorNotice, Header};
 use crate::config::Config;
-use crate::pages::{Callback, Home, NotFound, WeatherPage};
+use crate::pages::{Callback, Home, NotFound, ReportsPage, WeatherPage};
 use crate::state::auth::AuthContext;
 
 #[component]
@@ -35,6 +35,7 @@ fn Shell(config: Config) -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=Home/>
                     <Route path=path!("/weather") view=WeatherPage/>
+                    <Route path=path!("/reports") view=ReportsPage/>
                     <Route path=path!("/auth/callback") view=Callback/>
                 </Routes>
             </main>

@@ -5,15 +5,25 @@ use leptos::task::spawn_local;
 
 use crate::error::{Action, AppError};
 use crate::platform::browser;
-use crate::state::auth::AuthContext;
+use crate::state::auth::{AuthContext, SignInOptions};
 
 #[component]
-pub fn ErrorNotice(error: AppError) -> impl IntoView {
+pub fn ErrorNotice(
+    error: AppError,
+    /// Where "Sign in again" comes back to; the current page by default.
+    #[prop(optional, into)]
+    return_to: Option<String>,
+) -> impl IntoView {
     let action = match error.action {
         Action::SignIn => use_context::<AuthContext>().map(|auth| {
             let on_click = move |_| {
+                let return_to = return_to.clone().unwrap_or_else(browser::current_path);
                 spawn_local(async move {
-                    let _ = auth.sign_in(&browser::current_path(), None).await;
+                    auth.sign_in(SignInOptions {
+                        return_to: &return_to,
+                        ..Default::default()
+                    })
+                    .await;
                 });
             };
             view! { <button type="button" on:click=on_click>"Sign in again"</button> }.into_any()

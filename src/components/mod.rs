@@ -2,6 +2,8 @@
 
 mod error_notice;
 mod header;
+mod require_sign_in;
 
 pub use error_notice::ErrorNotice;
 pub use header::Header;
+pub use require_sign_in::RequireSignIn;

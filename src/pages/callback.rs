@@ -6,14 +6,15 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 use leptos_router::NavigateOptions;
 
-use crate::error::AppError;
+use crate::components::ErrorNotice;
+use crate::error::{Action, AppError};
 use crate::state::auth::AuthContext;
 
 #[component]
 pub fn Callback() -> impl IntoView {
     let auth = AuthContext::use_context();
     let navigate = use_navigate();
-    let error = RwSignal::new(None::<AppError>);
+    let failure = RwSignal::new(None::<(AppError, String)>);
     spawn_local(async move {
         match auth.complete_sign_in().await {
             Ok(path) => navigate(
@@ -23,26 +24,32 @@ pub fn Callback() -> impl IntoView {
                     ..Default::default()
                 },
             ),
-            Err(e) => error.set(Some(e)),
+            // A declined consent goes back to the interrupted action, which shows why.
+            Err(e) if e.error.action == Action::None && crate::state::api::has_resume() => {
+                navigate(
+                    &e.return_to,
+                    NavigateOptions {
+                        replace: true,
+                        ..Default::default()
+                    },
+                )
+            }
+            Err(e) => failure.set(Some((e.error, e.return_to))),
         }
     });
-    let try_again = move |_| {
-        spawn_local(async move {
-            if let Err(e) = auth.sign_in("/", None).await {
-                error.set(Some(e));
-            }
-        });
-    };
-    move || match error.get() {
+    move || match failure.get() {
         None => view! { <p role="status">"Signing you in…"</p> }.into_any(),
-        Some(e) => view! {
-            <h1>"Sign-in didn't complete"</h1>
-            <div class="error" role="alert"><p>{e.message}</p></div>
-            <p>
-                <button type="button" on:click=try_again>"Try again"</button>
-                " or " <A href="/">"go back to the start"</A> "."
-            </p>
+        Some((error, return_to)) => {
+            let error = AppError {
+                action: Action::SignIn,
+                ..error
+            };
+            view! {
+                <h1>"Sign-in didn't complete"</h1>
+                <ErrorNotice error return_to/>
+                <p><A href="/">"Go back to the start"</A></p>
+            }
+            .into_any()
         }
-        .into_any(),
     }
 }

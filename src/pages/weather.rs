@@ -4,34 +4,14 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::components::ErrorNotice;
+use crate::components::{ErrorNotice, RequireSignIn};
 use crate::error::AppError;
-use crate::platform::browser;
 use crate::state::{api, auth::AuthContext};
-use crate::weather::{format_value, Conditions, FormError, Units, WeatherQuery};
+use crate::weather::{format_value, Conditions, FormError, Resume, Units, WeatherQuery};
 
 #[component]
 pub fn WeatherPage() -> impl IntoView {
-    let auth = AuthContext::use_context();
-    let redirect_error = RwSignal::new(None::<AppError>);
-    if auth.account.get_untracked().is_none() {
-        // A signed-out visit starts sign-in and comes back here.
-        spawn_local(async move {
-            if let Err(e) = auth.sign_in(&browser::current_path(), None).await {
-                redirect_error.set(Some(e));
-            }
-        });
-    }
-    move || {
-        if auth.account.get().is_some() {
-            view! { <WeatherForm/> }.into_any()
-        } else {
-            match redirect_error.get() {
-                None => view! { <p role="status">"Taking you to sign-in…"</p> }.into_any(),
-                Some(error) => view! { <ErrorNotice error/> }.into_any(),
-            }
-        }
-    }
+    view! { <RequireSignIn><WeatherForm/></RequireSignIn> }
 }
 
 #[component]
@@ -47,8 +27,7 @@ fn WeatherForm() -> impl IntoView {
     // Only the latest request's answer is shown; a late answer to an older one is dropped.
     let generation = StoredValue::new(0u32);
 
-    let on_submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
+    let submit = move |resumed: bool| {
         let query = match WeatherQuery::from_form(
             &city.get_untracked(),
             &state.get_untracked(),
@@ -61,19 +40,54 @@ fn WeatherForm() -> impl IntoView {
                 return;
             }
         };
+        let resume = Resume::Weather {
+            city: city.get_untracked(),
+            state: state.get_untracked(),
+            country: country.get_untracked(),
+            units: units.get_untracked().as_str().to_owned(),
+        };
         form_error.set(None);
         loading.set(true);
         generation.update_value(|g| *g += 1);
         let mine = generation.get_value();
         spawn_local(async move {
-            let result = api::current_weather(auth, &query).await;
-            if generation.get_value() != mine {
+            let result = api::current_weather(auth, &query, resume, resumed).await;
+            // A newer lookup started, or the page is gone: this answer is stale.
+            if generation.try_get_value() != Some(mine) {
                 return;
             }
             loading.set(false);
             outcome.set(Some(result.map(|c| (c, query.units, query.city))));
         });
     };
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        submit(false);
+    };
+
+    // Back from the provider in the middle of a lookup: finish it.
+    if let Some((
+        Resume::Weather {
+            city: c,
+            state: s,
+            country: k,
+            units: u,
+        },
+        declined,
+    )) = api::take_resume()
+    {
+        city.set(c);
+        state.set(s);
+        country.set(k);
+        units.set(Units::parse(&u).unwrap_or_default());
+        match declined {
+            Some(message) => outcome.set(Some(Err(AppError::new(
+                message,
+                crate::error::Action::None,
+            )))),
+            None => submit(true),
+        }
+    }
 
     view! {
         <h1>"Weather"</h1>

@@ -81,3 +81,13 @@ pub fn base_uri() -> String {
         .and_then(|d| d.base_uri().ok().flatten())
         .unwrap_or_else(|| format!("{}/", origin()))
 }
+
+/// Resolves after `ms` milliseconds (`setTimeout`).
+pub async fn sleep_ms(ms: u32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}

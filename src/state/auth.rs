@@ -1,29 +1,37 @@
-//! The sign-in flow as the app runs it: discovery, the redirect out, the callback, token
-//! renewal and sign-out. Protocol decisions come from `crate::auth`; this module only moves
-//! values between it, the browser adapters and the reactive state.
+//! The sign-in flow as the app runs it: discovery, the redirect out, the callback, sign-out and
+//! the tabs' shared view of the session. Protocol decisions come from `crate::auth`; this module
+//! only moves values between it, the browser adapters and the reactive state.
+
+use std::cell::Cell;
 
 use leptos::prelude::*;
 
 use crate::auth::callback::check_callback;
 use crate::auth::discovery::{parse_metadata, ProviderMetadata};
+use crate::auth::guard::may_auto_redirect;
 use crate::auth::id_token::{self, Account, Expectations};
+use crate::auth::pkce::b64url;
 use crate::auth::request::{begin_sign_in, PendingSignIn, SignInRequest};
-use crate::auth::secret::{AccessToken, Secret};
+use crate::auth::secret::Secret;
 use crate::auth::session::Session;
-use crate::auth::token::{code_redemption_body, parse_token_response, refresh_body};
-use crate::auth::AuthError;
+use crate::auth::tabs::{react, Reaction, TabMessage};
+use crate::auth::token::{code_redemption_body, parse_token_response};
+use crate::auth::{AuthError, ProviderError};
 use crate::config::{Config, CALLBACK_PATH};
 use crate::error::{Action, AppError};
 use crate::platform::http::{self, FetchError};
-use crate::platform::{browser, storage};
+use crate::platform::{browser, channel, storage};
 use crate::url::{parse_absolute, sanitize_return_path, with_query};
 
 const PENDING_KEY: &str = "pending";
 const DISCOVERY_KEY: &str = "discovery";
+const AUTO_REDIRECT_KEY: &str = "auto-redirect-at";
+/// Where a page finds the action to finish after a round trip to the provider.
+pub const RESUME_KEY: &str = "resume";
 
-/// Sessions are kept per client id, so a reconfigured deployment never reuses another's.
-fn session_key(config: &Config) -> String {
-    format!("session.{}", config.client_id)
+thread_local! {
+    /// Whether this page load already left for the provider on its own.
+    static AUTO_REDIRECTED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Discovery cached with the authority it describes.
@@ -33,78 +41,212 @@ struct CachedDiscovery {
     metadata: ProviderMetadata,
 }
 
+/// An action to finish after coming back, as the page that started it described it, and how
+/// the round trip went.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ResumeEntry {
+    pub data: String,
+    /// Set when the provider refused (e.g. consent declined): the page restores the user's input
+    /// and shows this instead of submitting.
+    pub declined: Option<String>,
+}
+
+/// How to leave for the provider.
+#[derive(Default)]
+pub struct SignInOptions<'a> {
+    pub return_to: &'a str,
+    /// `none` for a silent attempt.
+    pub prompt: Option<&'a str>,
+    /// Scopes beyond those of sign-in (incremental consent).
+    pub extra_scopes: &'a [String],
+    /// The `claims` parameter of a continuous-access-evaluation challenge.
+    pub claims: Option<&'a str>,
+    /// What to finish afterwards (kept in the pending sign-in, never in the URL).
+    pub resume: Option<String>,
+    /// Left by the app on its own rather than by a click: subject to the no-loop guard.
+    pub automatic: bool,
+}
+
+/// A failed callback: what went wrong, and where "Sign in again" should come back to.
+pub struct CallbackError {
+    pub error: AppError,
+    pub return_to: String,
+}
+
 /// What every page can reach: the configuration and who is signed in.
 #[derive(Clone, Copy)]
 pub struct AuthContext {
     pub config: StoredValue<Config>,
     /// `Some` while signed in.
     pub account: RwSignal<Option<Account>>,
+    /// When the session's refresh token runs out (seconds since the epoch).
+    pub session_ends_at: RwSignal<Option<u64>>,
 }
 
 impl AuthContext {
     pub fn new(config: Config) -> Self {
-        let account = storage::load::<Session>(&session_key(&config)).map(|s| s.account);
-        Self {
+        let session = storage::load::<Session>(&session_key(&config));
+        let auth = Self {
+            account: RwSignal::new(session.as_ref().map(|s| s.account.clone())),
+            session_ends_at: RwSignal::new(session.as_ref().map(|s| s.refresh_expires_at)),
             config: StoredValue::new(config),
-            account: RwSignal::new(account),
-        }
+        };
+        auth.listen_to_other_tabs();
+        auth
     }
 
     pub fn use_context() -> Self {
         expect_context::<Self>()
     }
 
-    fn config(&self) -> Config {
+    pub fn config(&self) -> Config {
         self.config.get_value()
     }
 
-    /// Starts a sign-in by full-page redirect; comes back to `return_to`.
-    pub async fn sign_in(&self, return_to: &str, prompt: Option<&str>) -> Result<(), AppError> {
+    /// This tab's session, if any.
+    pub fn session(&self) -> Option<Session> {
+        storage::load(&session_key(&self.config()))
+    }
+
+    /// Stores the session and updates what the pages show.
+    pub fn save_session(&self, session: &Session) -> Result<(), AppError> {
+        storage::save(&session_key(&self.config()), session)?;
+        // Only real changes notify: a token refresh must not re-render the pages.
+        let account = Some(session.account.clone());
+        if self.account.with_untracked(|a| *a != account) {
+            self.account.set(account);
+        }
+        let ends = Some(session.refresh_expires_at);
+        if self.session_ends_at.get_untracked() != ends {
+            self.session_ends_at.set(ends);
+        }
+        Ok(())
+    }
+
+    /// Forgets this tab's session (tokens, pending sign-in, resume data).
+    fn forget(&self) {
+        storage::clear_all();
+        storage::shared::clear_all();
+        self.account.set(None);
+        self.session_ends_at.set(None);
+    }
+
+    fn listen_to_other_tabs(&self) {
+        let auth = *self;
+        let name = format!("nimbus.{}", self.config.with_value(|c| c.client_id.clone()));
+        channel::open(&name, move |text| {
+            let Ok(message) = serde_json::from_str::<TabMessage>(&text) else {
+                return;
+            };
+            match react(auth.session().as_ref(), message) {
+                Reaction::Adopt(session) => {
+                    let _ = auth.save_session(&session);
+                }
+                Reaction::Reply(reply) => broadcast(&reply),
+                Reaction::SignOut => auth.forget(),
+                Reaction::Ignore => {}
+            }
+        });
+    }
+
+    /// Forgets the cached access token for `scopes` (after the API refused it).
+    pub fn drop_access_token(&self, scopes: &[String]) {
+        if let Some(mut session) = self.session() {
+            session.drop_token_for(scopes);
+            let _ = storage::save(&session_key(&self.config()), &session);
+        }
+    }
+
+    /// Starts a sign-in by full-page redirect. Returns only if it couldn't leave.
+    pub async fn sign_in(&self, options: SignInOptions<'_>) -> AppError {
+        match self.try_sign_in(options).await {
+            Ok(()) => AppError::new("Taking you to the sign-in page…", Action::None),
+            Err(e) => e,
+        }
+    }
+
+    async fn try_sign_in(&self, options: SignInOptions<'_>) -> Result<(), AppError> {
+        let now = browser::now_secs();
+        if options.automatic {
+            let last = storage::load::<u64>(AUTO_REDIRECT_KEY);
+            if !may_auto_redirect(last, now, AUTO_REDIRECTED.with(Cell::get)) {
+                return Err(AppError::new(
+                    "Your sign-in couldn't be renewed automatically, and the app stopped rather than try again in a loop. Sign in again to continue.",
+                    Action::SignIn,
+                ));
+            }
+        }
         let config = self.config();
         let metadata = metadata(&config).await?;
         let random = browser::random_bytes::<96>()?;
-        let scopes = config.sign_in_scopes();
+        let mut scopes = config.sign_in_scopes();
+        for s in options.extra_scopes {
+            if !scopes.contains(s) {
+                scopes.push(s.clone());
+            }
+        }
+        let hint = self.account.get_untracked().and_then(|a| a.username);
         let (url, pending) = begin_sign_in(
             &SignInRequest {
                 authorization_endpoint: &metadata.authorization_endpoint,
                 client_id: &config.client_id,
                 redirect_uri: &config.redirect_uri,
                 scopes: &scopes,
-                return_to,
-                prompt,
-                login_hint: None,
+                return_to: options.return_to,
+                prompt: options.prompt,
+                login_hint: hint.as_deref(),
+                claims: options.claims,
+                resume: options.resume,
             },
             &random,
-            browser::now_secs(),
+            now,
         );
         storage::save(PENDING_KEY, &pending)?;
+        if options.automatic {
+            storage::save(AUTO_REDIRECT_KEY, &now)?;
+            AUTO_REDIRECTED.with(|c| c.set(true));
+        }
         browser::redirect(&url)
     }
 
     /// Finishes the sign-in at the redirect URI; returns the path to land on.
-    pub async fn complete_sign_in(&self) -> Result<String, AppError> {
-        let config = self.config();
+    pub async fn complete_sign_in(&self) -> Result<String, CallbackError> {
         let query = browser::current_query();
         // Single use: gone from storage before anything is checked, whatever the outcome.
         let pending: Option<PendingSignIn> = storage::take(PENDING_KEY);
         // `code` and `state` leave the address bar and this history entry at once.
         browser::replace_url(CALLBACK_PATH);
+        let return_to = pending
+            .as_ref()
+            .map(|p| sanitize_return_path(&p.return_to))
+            .unwrap_or_else(|| "/".into());
+        match self.redeem(&query, pending).await {
+            Ok(()) => Ok(return_to),
+            Err(error) => Err(CallbackError { error, return_to }),
+        }
+    }
+
+    async fn redeem(&self, query: &str, pending: Option<PendingSignIn>) -> Result<(), AppError> {
+        let config = self.config();
         let metadata = metadata(&config).await?;
         let now = browser::now_secs();
-        let code = check_callback(&query, pending.as_ref(), &metadata, now)?;
+        let code = match check_callback(query, pending.as_ref(), &metadata, now) {
+            Ok(code) => code,
+            Err(AuthError::Provider(e)) => return Err(provider_refusal(e, pending)),
+            Err(e) => return Err(e.into()),
+        };
         let Some(pending) = pending else {
             return Err(AuthError::NoPendingSignIn.into());
         };
-        let return_to = sanitize_return_path(&pending.return_to);
-        let nonce = pending.nonce;
-        let scopes = pending.scopes;
-        let body = code_redemption_body(
-            &config.client_id,
-            &code,
-            &pending.redirect_uri,
-            pending.verifier,
-            &scopes,
-        );
+        let PendingSignIn {
+            nonce,
+            verifier,
+            scopes,
+            redirect_uri,
+            resume,
+            ..
+        } = pending;
+        let body = code_redemption_body(&config.client_id, &code, &redirect_uri, verifier, &scopes);
         let reply = http::post_form(&metadata.token_endpoint, &body)
             .await
             .map_err(|e| provider_unreachable(e, &metadata.token_endpoint))?;
@@ -123,89 +265,96 @@ impl AuthContext {
                 now,
             },
         )?;
+        let family = b64url(&browser::random_bytes::<12>()?);
         let account = Account::from(&decoded.claims);
-        let session = Session::new(account.clone(), raw_id_token, response, now);
-        storage::save(&session_key(&config), &session)?;
-        self.account.set(Some(account));
-        Ok(return_to)
+        let session = Session::new(family, account, raw_id_token, response, now);
+        self.save_session(&session)?;
+        if let Some(data) = resume {
+            storage::save(
+                RESUME_KEY,
+                &ResumeEntry {
+                    data,
+                    declined: None,
+                },
+            )?;
+        }
+        Ok(())
     }
 
-    /// An access token for `scopes`: the cached one while it is good, else a refreshed one.
-    pub async fn access_token(&self, scopes: &[String]) -> Result<AccessToken, AppError> {
-        let config = self.config();
-        let Some(mut session) = storage::load::<Session>(&session_key(&config)) else {
-            self.account.set(None);
-            return Err(session_expired());
-        };
-        let now = browser::now_secs();
-        if let Some(cached) = session.token_for(scopes, now) {
-            return Ok(cached.token.clone());
-        }
-        let refresh_token = match &session.refresh_token {
-            Some(rt) if session.can_refresh(now) => rt.clone(),
-            _ => return Err(session_expired()),
-        };
-        let metadata = metadata(&config).await?;
-        let body = refresh_body(&config.client_id, &refresh_token, scopes);
-        let reply = http::post_form(&metadata.token_endpoint, &body)
-            .await
-            .map_err(|e| provider_unreachable(e, &metadata.token_endpoint))?;
-        match parse_token_response(reply.status, &reply.body, scopes) {
-            Ok(response) => {
-                let token = response.access_token.clone();
-                session.store(response, browser::now_secs());
-                storage::save(&session_key(&config), &session)?;
-                Ok(token)
-            }
-            Err(AuthError::TokenEndpoint { error, .. }) if error.error == "invalid_grant" => {
-                Err(session_expired())
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// Forgets the cached access token for `scopes` (after the API refused it).
-    pub fn drop_access_token(&self, scopes: &[String]) {
-        let config = self.config();
-        if let Some(mut session) = storage::load::<Session>(&session_key(&config)) {
-            session.drop_token_for(scopes);
-            let _ = storage::save(&session_key(&config), &session);
-        }
-    }
-
-    /// Clears this session's tokens and pending state, then ends the provider's session
+    /// Clears every tab's session and pending state, then ends the provider's session
     /// (OIDC RP-Initiated Logout §2).
-    pub async fn sign_out(&self) -> Result<(), AppError> {
+    pub async fn sign_out(&self) -> AppError {
         let config = self.config();
-        let session = storage::load::<Session>(&session_key(&config));
+        let session = self.session();
         let metadata = cached_metadata(&config);
-        storage::clear_all();
-        self.account.set(None);
-        let Some(end_session) = metadata.and_then(|m| m.end_session_endpoint) else {
-            return browser::redirect(&config.post_logout_redirect_uri);
+        self.forget();
+        broadcast(&TabMessage::SignOut);
+        let target = match metadata.and_then(|m| m.end_session_endpoint) {
+            None => config.post_logout_redirect_uri.clone(),
+            Some(end_session) => {
+                let mut params = vec![
+                    (
+                        "post_logout_redirect_uri",
+                        config.post_logout_redirect_uri.as_str(),
+                    ),
+                    ("client_id", config.client_id.as_str()),
+                ];
+                if let Some(s) = &session {
+                    params.push(("id_token_hint", s.id_token.expose()));
+                }
+                with_query(&end_session, params)
+            }
         };
-        let mut params = vec![
-            (
-                "post_logout_redirect_uri",
-                config.post_logout_redirect_uri.as_str(),
-            ),
-            ("client_id", config.client_id.as_str()),
-        ];
-        if let Some(s) = &session {
-            params.push(("id_token_hint", s.id_token.expose()));
+        match browser::redirect(&target) {
+            Ok(()) => AppError::new("Signing you out…", Action::None),
+            Err(e) => e,
         }
-        browser::redirect(&with_query(&end_session, params))
     }
 }
 
-fn session_expired() -> AppError {
-    AppError::new(
-        "Your session has expired. Sign in again to continue.",
-        Action::SignIn,
-    )
+/// The provider said no. A silent attempt's "no" asks for an interactive sign-in; a declined
+/// consent during an action goes back to that action, with the user's input kept.
+fn provider_refusal(e: ProviderError, pending: Option<PendingSignIn>) -> AppError {
+    let needs_interaction = matches!(
+        e.error.as_str(),
+        "login_required" | "interaction_required" | "consent_required"
+    );
+    if let Some(p) = &pending {
+        if p.silent && needs_interaction {
+            return AppError::new(
+                "Your session has ended and couldn't be renewed without you. Sign in again to continue.",
+                Action::SignIn,
+            );
+        }
+        let declined = matches!(e.error.as_str(), "consent_required" | "access_denied");
+        if let (Some(data), true) = (&p.resume, declined) {
+            let message = "You declined the permission this action needs, so nothing was sent. Your input is kept; try again when you're ready.";
+            let _ = storage::save(
+                RESUME_KEY,
+                &ResumeEntry {
+                    data: data.clone(),
+                    declined: Some(message.into()),
+                },
+            );
+            return AppError::new(message, Action::None);
+        }
+    }
+    AuthError::Provider(e).into()
 }
 
-fn provider_unreachable(e: FetchError, url: &str) -> AppError {
+/// Sends `message` to the other tabs.
+pub fn broadcast(message: &TabMessage) {
+    if let Ok(text) = serde_json::to_string(message) {
+        channel::post(&text);
+    }
+}
+
+/// Sessions are kept per client id, so a reconfigured deployment never reuses another's.
+pub fn session_key(config: &Config) -> String {
+    format!("session.{}", config.client_id)
+}
+
+pub fn provider_unreachable(e: FetchError, url: &str) -> AppError {
     let origin = parse_absolute(url).map(|u| u.origin()).unwrap_or_default();
     AppError::provider_unreachable(
         match e {

@@ -1,7 +1,7 @@
 //! The course's weather API (`GET /api/weather/{city}`): request building, response reading and
 //! the plain messages for each failure. Pure: the adapter sends, this module decides.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::url::{encode_path_segment, form_encode};
 
@@ -109,6 +109,112 @@ impl WeatherQuery {
     }
 }
 
+/// A report as the user types it (`POST /api/reports`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ReportDraft {
+    pub description: String,
+    pub city: String,
+    pub state: String,
+    pub country: String,
+}
+
+impl ReportDraft {
+    /// The JSON body the API expects, or what to fix first.
+    pub fn to_json(&self) -> Result<String, FormError> {
+        let description = self.description.trim();
+        if description.is_empty() {
+            return Err(FormError("Describe the weather you saw."));
+        }
+        let city = self.city.trim();
+        if city.is_empty() {
+            return Err(FormError("Enter a city."));
+        }
+        let state = Some(self.state.trim()).filter(|s| !s.is_empty());
+        let country = match self.country.trim() {
+            "" => "US",
+            c => c,
+        };
+        Ok(serde_json::json!({
+            "description": description,
+            "location": { "city": city, "state": state, "country": country }
+        })
+        .to_string())
+    }
+}
+
+/// Where a report was made.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ReportLocation {
+    pub city: String,
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub country: Option<String>,
+}
+
+/// A stored report (`GET /api/reports`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Report {
+    pub id: String,
+    pub description: String,
+    pub location: ReportLocation,
+    #[serde(default)]
+    pub created_date: Option<String>,
+}
+
+impl Report {
+    /// `2026-11-28 22:58` from an ISO 8601 timestamp (shown as given otherwise).
+    pub fn when(&self) -> String {
+        let raw = self.created_date.as_deref().unwrap_or_default();
+        let short: String = raw.chars().take(16).collect();
+        short.replacen('T', " ", 1)
+    }
+
+    pub fn place(&self) -> String {
+        let l = &self.location;
+        [
+            Some(l.city.as_str()),
+            l.state.as_deref(),
+            l.country.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ")
+    }
+}
+
+/// Reads `GET /api/reports`: newest first, whatever order the API used.
+pub fn parse_reports(status: u16, body: &str) -> Result<Vec<Report>, ApiError> {
+    check_status(status, body)?;
+    let mut reports: Vec<Report> = serde_json::from_str(body).map_err(|_| ApiError::Malformed)?;
+    reports.sort_by(|a, b| b.created_date.cmp(&a.created_date));
+    Ok(reports)
+}
+
+/// Reads the answer to `POST /api/reports`.
+pub fn parse_created(status: u16, body: &str) -> Result<Report, ApiError> {
+    if status == 201 {
+        return serde_json::from_str(body).map_err(|_| ApiError::Malformed);
+    }
+    check_status(status, body)?;
+    serde_json::from_str(body).map_err(|_| ApiError::Malformed)
+}
+
+/// An action interrupted by a round trip to the provider, to finish on return.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action")]
+pub enum Resume {
+    Weather {
+        city: String,
+        state: String,
+        country: String,
+        units: String,
+    },
+    AddReport(ReportDraft),
+}
+
 /// Current conditions: the OpenWeather `main` block.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Conditions {
@@ -146,13 +252,21 @@ impl ApiError {
         match self {
             ApiError::Validation(text) => text.clone(),
             ApiError::SessionExpired => "Your session has expired. Sign in again to continue.".into(),
-            ApiError::Forbidden => "You don't have permission to read the weather. Ask an administrator to grant this app the weather.read permission.".into(),
+            ApiError::Forbidden => "You don't have permission for this. Ask an administrator to grant this app the weather permissions.".into(),
             ApiError::Server(s) => format!("The weather service is having trouble (HTTP {s}). Try again in a moment."),
             ApiError::UnexpectedStatus(s) => format!("The weather service answered unexpectedly (HTTP {s})."),
             ApiError::Malformed => "The weather service sent an answer this app can't read.".into(),
             ApiError::Network { origin } => format!("Couldn't reach the weather service at {origin}. Check your connection. If it persists, the service may not allow requests from this site (CORS)."),
             ApiError::Timeout => "The weather service didn't answer in time. Try again.".into(),
         }
+    }
+}
+
+/// Any status but 200 as an error, with the API's 400 text as the message.
+fn check_status(status: u16, body: &str) -> Result<(), ApiError> {
+    match status {
+        200 => Ok(()),
+        _ => parse_response(status, body).map(|_| ()),
     }
 }
 
@@ -296,6 +410,47 @@ mod tests {
             .unwrap_err()
             .message();
         assert_eq!(long.chars().count(), 500);
+    }
+
+    #[test]
+    fn report_drafts_need_a_description_and_a_city() {
+        let mut d = ReportDraft::default();
+        assert_eq!(d.to_json(), Err(FormError("Describe the weather you saw.")));
+        d.description = " Hail ".into();
+        assert_eq!(d.to_json(), Err(FormError("Enter a city.")));
+        d.city = "Portland".into();
+        let v: serde_json::Value = serde_json::from_str(&d.to_json().unwrap()).unwrap();
+        assert_eq!(v["description"], "Hail");
+        assert_eq!(v["location"]["country"], "US");
+        assert!(v["location"]["state"].is_null());
+    }
+
+    #[test]
+    fn lists_reports_newest_first() {
+        let body = r#"[{"id":"1","description":"old","location":{"city":"a","state":null,"country":"US"},"created_date":"2026-01-01T10:00:00"},
+                       {"id":"2","description":"new","location":{"city":"b","state":"OR","country":"US"},"created_date":"2026-02-01T09:30:15.5"}]"#;
+        let r = parse_reports(200, body).unwrap();
+        assert_eq!(r[0].id, "2");
+        assert_eq!(r[0].when(), "2026-02-01 09:30");
+        assert_eq!(r[0].place(), "b, OR, US");
+        assert_eq!(r[1].place(), "a, US");
+        assert_eq!(parse_reports(200, "{}"), Err(ApiError::Malformed));
+        assert_eq!(parse_reports(403, ""), Err(ApiError::Forbidden));
+        assert_eq!(
+            parse_created(400, "A description is required."),
+            Err(ApiError::Validation("A description is required.".into()))
+        );
+    }
+
+    #[test]
+    fn resume_actions_round_trip() {
+        let r = Resume::AddReport(ReportDraft {
+            description: "d".into(),
+            city: "c".into(),
+            ..Default::default()
+        });
+        let text = serde_json::to_string(&r).unwrap();
+        assert_eq!(serde_json::from_str::<Resume>(&text).unwrap(), r);
     }
 
     #[test]

@@ -71,3 +71,34 @@ export async function apiNextFailure(request, body) {
   const r = await request.post(`${API}/__sandbox/next-failure`, { data: body });
   expect(r.ok()).toBeTruthy();
 }
+
+/** Calls a loopback-only admin endpoint of the sandbox provider. */
+export async function idpAdmin(request, path, data) {
+  const r = data === undefined ? await request.get(`${IDP}/__sandbox/${path}`) : await request.post(`${IDP}/__sandbox/${path}`, { data });
+  expect(r.ok(), `idp ${path}`).toBeTruthy();
+  return r.json().catch(() => ({}));
+}
+
+/** Calls a loopback-only admin endpoint of the sandbox API. */
+export async function apiAdmin(request, path, data) {
+  const r = data === undefined ? await request.get(`${API}/__sandbox/${path}`) : await request.post(`${API}/__sandbox/${path}`, { data });
+  expect(r.ok(), `api ${path}`).toBeTruthy();
+  return r.json().catch(() => ({}));
+}
+
+/** Token-endpoint POSTs this page made, by grant type. */
+export function watchTokenRequests(page) {
+  const seen = { authorization_code: 0, refresh_token: 0, authorize: [], api: [] };
+  page.on('request', (r) => {
+    const url = new URL(r.url());
+    if (url.pathname.endsWith('/oauth2/v2.0/token') && r.method() === 'POST') {
+      const grant = new URLSearchParams(r.postData() ?? '').get('grant_type');
+      seen[grant] = (seen[grant] ?? 0) + 1;
+    }
+    if (url.pathname.endsWith('/oauth2/v2.0/authorize')) seen.authorize.push(url.searchParams);
+    if (url.origin === API && url.pathname.startsWith('/api/')) seen.api.push({ method: r.method(), auth: r.headers()['authorization'] ?? '' });
+  });
+  return seen;
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -11,12 +11,12 @@ test('Cancel at the provider shows access denied and stores no tokens', async ({
   const alert = page.getByRole('alert');
   await expect(alert).toContainText('Sign-in was cancelled or access was denied.');
   expect(page.url()).not.toMatch(/error=|state=/);
-  await expect(page.getByRole('button', { name: 'Try again' })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Sign in again' })).toBeVisible();
   const stored = await storageOf(page);
   expect(holdsTokens(stored)).toBe(false);
   expect(Object.keys(stored.session).filter((k) => k.includes('pending'))).toEqual([]);
-  // Try again starts a fresh sign-in.
-  await page.getByRole('button', { name: 'Try again' }).click();
+  // Sign in again starts a fresh sign-in.
+  await page.getByRole('button', { name: 'Sign in again' }).click();
   await page.waitForURL((u) => u.origin === IDP);
 });
 
@@ -42,19 +42,27 @@ test('a city is required before anything is sent', async ({ page }) => {
   expect(apiCalls).toBe(0);
 });
 
-test('a server error and a refused token each get a plain message', async ({ page, request }) => {
+test('a server error gets a plain message', async ({ page }) => {
   await signIn(page);
   await page.goto('/weather');
   await page.getByLabel('City').fill('error500');
   await page.getByRole('button', { name: 'Get weather' }).click();
   await expect(page.getByRole('alert')).toContainText('The weather service is having trouble (HTTP 500)');
+});
 
+test('a token the API refuses even after renewal asks the user to sign in again', async ({ page, request }) => {
+  await signIn(page);
+  await page.goto('/weather');
   await apiNextFailure(request, { kind: 'invalid_token' });
+  await apiNextFailure(request, { kind: 'invalid_token' });
+  let apiCalls = 0;
+  page.on('request', (r) => { if (r.url().includes('/api/weather/')) apiCalls += 1; });
   await page.getByLabel('City').fill('Oslo');
   await page.getByLabel('Country').fill('NO');
   await page.getByRole('button', { name: 'Get weather' }).click();
-  await expect(page.getByRole('alert')).toContainText('Your session has expired. Sign in again');
+  await expect(page.getByRole('alert')).toContainText('refused your sign-in twice');
   await expect(page.getByRole('button', { name: 'Sign in again' })).toBeVisible();
+  expect(apiCalls, 'one call and exactly one retry').toBe(2);
 });
 
 test('a callback this tab did not start is refused with a message', async ({ page }) => {

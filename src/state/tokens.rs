@@ -1,0 +1,114 @@
+//! `token_for(scopes)`: the one way the app gets an access token. A cached token while it is
+//! good; otherwise the refresh token is redeemed — by one caller at a time across every tab of
+//! the session (Web Locks), never a stale copy (generations), with the result shared
+//! (BroadcastChannel); otherwise the caller learns that interaction is needed.
+
+use leptos::prelude::*;
+
+use crate::auth::id_token;
+use crate::auth::secret::{AccessToken, Secret};
+use crate::auth::session::{Plan, Session};
+use crate::auth::tabs::{family_key, is_stale, TabMessage};
+use crate::auth::token::{
+    classify_refresh_error, parse_token_response, refresh_body, RefreshFailure,
+};
+use crate::error::AppError;
+use crate::platform::{browser, http, locks, storage};
+use crate::state::auth::{broadcast, metadata, provider_unreachable, AuthContext};
+
+/// Why no token could be had without the user.
+pub enum TokenError {
+    /// No session, or its refresh token is spent or refused: sign in again (silently first).
+    SignInAgain,
+    /// The scopes were never granted: the user must consent.
+    NeedsConsent,
+    /// Anything else, with its message.
+    Failed(AppError),
+}
+
+impl From<AppError> for TokenError {
+    fn from(e: AppError) -> Self {
+        TokenError::Failed(e)
+    }
+}
+
+/// How long a tab with a stale refresh token waits for a live tab to share the current one.
+const PEER_WAIT_MS: u32 = 1_500;
+
+pub async fn token_for(auth: AuthContext, scopes: &[String]) -> Result<AccessToken, TokenError> {
+    let session = auth.session().ok_or(TokenError::SignInAgain)?;
+    if let Plan::Cached(token) = session.plan(scopes, browser::now_secs()) {
+        return Ok(token);
+    }
+    let client_id = auth.config.with_value(|c| c.client_id.clone());
+    let key = family_key(&client_id, &session.family);
+    let _lock = locks::acquire(&format!("nimbus.{key}")).await;
+
+    // Under the lock, look again: another caller (here or in another tab) may have refreshed.
+    let mut session = auth.session().ok_or(TokenError::SignInAgain)?;
+    if is_stale(&session, storage::shared::get_u32(&key)) {
+        session = current_from_peers(auth, session)
+            .await
+            .ok_or(TokenError::SignInAgain)?;
+    }
+    let now = browser::now_secs();
+    let refresh_token = match session.plan(scopes, now) {
+        Plan::Cached(token) => return Ok(token),
+        Plan::SignInAgain => return Err(TokenError::SignInAgain),
+        Plan::Refresh(rt) => rt,
+    };
+    let config = auth.config();
+    let metadata = metadata(&config).await?;
+    let body = refresh_body(&config.client_id, &refresh_token, scopes);
+    let reply = http::post_form(&metadata.token_endpoint, &body)
+        .await
+        .map_err(|e| provider_unreachable(e, &metadata.token_endpoint))?;
+    let response = match parse_token_response(reply.status, &reply.body, scopes) {
+        Ok(r) => r,
+        Err(e) => {
+            return Err(
+                match classify_refresh_error(&e, !session.has_granted(scopes)) {
+                    RefreshFailure::SessionEnded => TokenError::SignInAgain,
+                    RefreshFailure::NeedsConsent => TokenError::NeedsConsent,
+                    RefreshFailure::Transient | RefreshFailure::Other => {
+                        TokenError::Failed(e.into())
+                    }
+                },
+            )
+        }
+    };
+    if let Some(new_id) = &response.id_token {
+        let decoded = id_token::decode(new_id.expose()).map_err(AppError::from)?;
+        id_token::check_refreshed(&decoded, &session.account, &config.client_id)
+            .map_err(AppError::from)?;
+        session.id_token = new_id.clone();
+    }
+    let token = response.access_token.clone();
+    session.store_refreshed(response, browser::now_secs());
+    auth.save_session(&session)?;
+    storage::shared::set_u32(&key, session.generation);
+    broadcast(&TabMessage::Rotated {
+        session: Box::new(session),
+    });
+    Ok(token)
+}
+
+/// Asks live tabs of the same family for the current session and waits briefly for one to
+/// answer (the answer arrives through the channel handler, which stores it).
+async fn current_from_peers(auth: AuthContext, session: Session) -> Option<Session> {
+    broadcast(&TabMessage::Need {
+        family: session.family.clone(),
+        generation: session.generation,
+    });
+    let mut waited = 0;
+    while waited < PEER_WAIT_MS {
+        browser::sleep_ms(100).await;
+        waited += 100;
+        if let Some(current) = auth.session() {
+            if current.generation > session.generation {
+                return Some(current);
+            }
+        }
+    }
+    None
+}

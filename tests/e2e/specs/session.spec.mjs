@@ -1,0 +1,251 @@
+// Staying signed in (issue 3): silent renewal, single-flight refresh, tabs that share a
+// session, the 24-hour refresh budget, WWW-Authenticate challenges and incremental consent.
+// Each spec resets the sandbox and sets the token lifetimes it needs.
+import {
+  test, expect, signIn, submitCredentials, storageOf, holdsTokens, apiNextFailure, idpAdmin, apiAdmin,
+  watchTokenRequests, sleep, SPA, IDP, USERS,
+} from '../fixtures.mjs';
+
+test.beforeEach(async ({ request }) => {
+  await idpAdmin(request, 'reset', {});
+  await apiAdmin(request, 'reset', {});
+});
+
+test.afterAll(async ({ request }) => {
+  await idpAdmin(request, 'reset', {});
+  await apiAdmin(request, 'reset', {});
+});
+
+async function lookUp(page, city = 'Oslo', country = 'NO') {
+  await page.getByLabel('City').fill(city);
+  await page.getByLabel('Country').fill(country);
+  await page.getByRole('button', { name: 'Get weather' }).click();
+}
+
+const region = (page) => page.getByRole('region', { name: 'Current weather' });
+
+test('an expired access token is renewed silently, once, for three calls at once', async ({ page, request }) => {
+  await idpAdmin(request, 'config', { access_ttl: 3 });
+  await signIn(page);
+  await page.goto('/weather');
+  const seen = watchTokenRequests(page);
+  await page.getByLabel('City').fill('Oslo');
+  await sleep(3500); // the access token has now expired
+  // Three lookups start in the same moment (the form submitted three times).
+  await page.evaluate(() => {
+    const form = document.querySelector('form');
+    form.requestSubmit();
+    form.requestSubmit();
+    form.requestSubmit();
+  });
+  await expect(region(page)).toBeVisible();
+  await expect.poll(() => seen.api.length).toBe(3);
+  expect(seen.refresh_token, 'one refresh request for three concurrent calls').toBe(1);
+  expect(new Set(seen.api.map((a) => a.auth)).size, 'all three used the renewed token').toBe(1);
+  expect(seen.authorize, 'no redirect').toHaveLength(0);
+  const stats = await idpAdmin(request, 'stats');
+  expect(stats.refresh_reuse).toBe(0);
+});
+
+test('a valid cached token is used without any refresh', async ({ page }) => {
+  await signIn(page);
+  await page.goto('/weather');
+  const seen = watchTokenRequests(page);
+  await lookUp(page);
+  await expect(region(page)).toBeVisible();
+  await lookUp(page, 'Bergen');
+  await expect(region(page)).toContainText('Bergen');
+  expect(seen.refresh_token).toBe(0);
+});
+
+test('invalid_token once: one renewal, one retry, then the weather', async ({ page, request }) => {
+  await signIn(page);
+  await page.goto('/weather');
+  const seen = watchTokenRequests(page);
+  await apiNextFailure(request, { kind: 'invalid_token' });
+  await lookUp(page);
+  await expect(region(page)).toBeVisible();
+  expect(seen.api).toHaveLength(2);
+  expect(seen.refresh_token).toBe(1);
+  expect(seen.api[0].auth).not.toBe(seen.api[1].auth);
+});
+
+test('two tabs of one session keep working past expiry and never replay a refresh token', async ({ page, context, request }) => {
+  await idpAdmin(request, 'config', { access_ttl: 3 });
+  await signIn(page);
+  await page.goto('/weather');
+  // Duplicate the tab: the browser copies sessionStorage into the new tab.
+  const copy = (await storageOf(page)).session;
+  const twin = await context.newPage();
+  await twin.addInitScript((entries) => {
+    if (sessionStorage.length === 0) for (const [k, v] of Object.entries(entries)) sessionStorage.setItem(k, v);
+  }, copy);
+  await twin.goto('/weather');
+  await expect(twin.getByLabel('City')).toBeVisible();
+
+  for (let round = 0; round < 2; round += 1) {
+    await sleep(3500);
+    await lookUp(page, `Oslo${round}`);
+    await expect(region(page)).toContainText(`oslo${round}`, { ignoreCase: true });
+    await lookUp(twin, `Bergen${round}`);
+    await expect(region(twin)).toContainText(`bergen${round}`, { ignoreCase: true });
+    await sleep(3500);
+    await lookUp(twin, `Tromso${round}`);
+    await expect(region(twin)).toContainText(`tromso${round}`, { ignoreCase: true });
+    await lookUp(page, `Trondheim${round}`);
+    await expect(region(page)).toContainText(`trondheim${round}`, { ignoreCase: true });
+  }
+  const stats = await idpAdmin(request, 'stats');
+  expect(stats.refresh_reuse, 'the provider never saw a refresh token twice').toBe(0);
+  expect(stats.token_requests.refresh_token).toBeGreaterThanOrEqual(2);
+});
+
+test('a tab duplicated from an old copy learns the current refresh token from its twin', async ({ page, context, request }) => {
+  await idpAdmin(request, 'config', { access_ttl: 3 });
+  await signIn(page);
+  await page.goto('/weather');
+  const oldCopy = (await storageOf(page)).session; // holds the first refresh token
+  await sleep(3500);
+  await lookUp(page); // rotates the refresh token
+  await expect(region(page)).toBeVisible();
+  const twin = await context.newPage();
+  await twin.addInitScript((entries) => {
+    if (sessionStorage.length === 0) for (const [k, v] of Object.entries(entries)) sessionStorage.setItem(k, v);
+  }, oldCopy);
+  await twin.goto('/weather');
+  const seen = watchTokenRequests(twin);
+  await sleep(3500);
+  await lookUp(twin, 'Bergen');
+  await expect(region(twin)).toContainText('bergen', { ignoreCase: true });
+  expect(seen.authorize, 'no sign-in needed').toHaveLength(0);
+  const stats = await idpAdmin(request, 'stats');
+  expect(stats.refresh_reuse).toBe(0);
+});
+
+test('signing out in one tab signs out the other without a reload', async ({ page, context }) => {
+  await signIn(page);
+  await page.goto('/weather');
+  const copy = (await storageOf(page)).session;
+  const twin = await context.newPage();
+  await twin.addInitScript((entries) => {
+    if (sessionStorage.length === 0) for (const [k, v] of Object.entries(entries)) sessionStorage.setItem(k, v);
+  }, copy);
+  await twin.goto('/weather');
+  await expect(twin.getByText(USERS.alice.name)).toBeVisible();
+  let reloaded = false;
+  twin.on('framenavigated', (f) => { if (f === twin.mainFrame()) reloaded = true; });
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(twin.getByRole('button', { name: 'Sign in', exact: true })).toBeVisible();
+  await expect(twin.getByText("You're signed out")).toBeVisible();
+  expect(reloaded).toBe(false);
+  expect(holdsTokens(await storageOf(twin))).toBe(false);
+});
+
+test('the session shows how long it has left', async ({ page }) => {
+  await signIn(page);
+  await expect(page.getByText(/Session ends in 23 h 59 min|Session ends in 24 h/)).toBeVisible();
+});
+
+test('an expired refresh token: one silent redirect, then a Sign in again prompt, no loop', async ({ page, request }) => {
+  await idpAdmin(request, 'config', { access_ttl: 2, refresh_ttl: 4 });
+  await signIn(page);
+  await page.goto('/weather');
+  const seen = watchTokenRequests(page);
+  await sleep(4500);
+  await idpAdmin(request, 'end-sessions', {});
+  await lookUp(page);
+  await expect(page.getByRole('alert')).toContainText("Your session has ended and couldn't be renewed without you");
+  await expect(page.getByRole('button', { name: 'Sign in again' })).toBeVisible();
+  expect(seen.refresh_token, 'the refresh was tried once').toBe(1);
+  expect(seen.authorize.map((q) => q.get('prompt'))).toEqual(['none']);
+  await sleep(1500);
+  expect(seen.authorize, 'and nothing more happened on its own').toHaveLength(1);
+  // The prompt returns to the page the user was on.
+  await page.getByRole('button', { name: 'Sign in again' }).click();
+  await page.waitForURL((u) => u.origin === IDP);
+  await submitCredentials(page);
+  await page.waitForURL(`${SPA}/weather`);
+});
+
+test('an expired refresh token with a live provider session renews silently and finishes the lookup', async ({ page, request }) => {
+  await idpAdmin(request, 'config', { access_ttl: 2, refresh_ttl: 4 });
+  await signIn(page);
+  await page.goto('/weather');
+  const seen = watchTokenRequests(page);
+  await sleep(4500);
+  await lookUp(page, 'Lisbon', 'PT');
+  await expect(region(page)).toContainText('lisbon', { ignoreCase: true });
+  expect(seen.authorize.map((q) => q.get('prompt'))).toEqual(['none']);
+});
+
+test('insufficient_claims: one re-authorization with the claims, then the weather', async ({ page, request }) => {
+  await signIn(page);
+  await page.goto('/weather');
+  const seen = watchTokenRequests(page);
+  const claims = JSON.stringify({ access_token: { acrs: { essential: true, value: 'c1' } } });
+  await apiNextFailure(request, { kind: 'insufficient_claims', claims: Buffer.from(claims).toString('base64') });
+  await lookUp(page, 'Madrid', 'ES');
+  await expect(region(page)).toContainText('madrid', { ignoreCase: true });
+  expect(seen.authorize).toHaveLength(1);
+  expect(JSON.parse(seen.authorize[0].get('claims'))).toEqual(JSON.parse(claims));
+  expect(page.url()).toBe(`${SPA}/weather`);
+});
+
+test('insufficient_claims twice: the second challenge stops and explains', async ({ page, request }) => {
+  await signIn(page);
+  await page.goto('/weather');
+  const seen = watchTokenRequests(page);
+  const claims = Buffer.from('{"access_token":{"acrs":{"essential":true,"value":"c1"}}}').toString('base64');
+  await apiNextFailure(request, { kind: 'insufficient_claims', claims });
+  await apiNextFailure(request, { kind: 'insufficient_claims', claims });
+  await lookUp(page, 'Madrid', 'ES');
+  await expect(page.getByRole('alert')).toContainText('stopped rather than try again in a loop');
+  expect(seen.authorize).toHaveLength(1);
+});
+
+test('the first report asks for consent, then posts the typed report', async ({ page }) => {
+  await signIn(page);
+  await page.getByRole('link', { name: 'Reports', exact: true }).click();
+  await expect(page.getByRole('heading', { name: 'Reports' })).toBeVisible();
+  await expect(page.getByText('No reports yet.')).toBeVisible();
+  await page.getByLabel('Description').fill('Hail the size of peas');
+  await page.getByLabel('City').fill('Portland');
+  await page.getByLabel('State').fill('OR');
+  await page.getByRole('button', { name: 'Add report' }).click();
+  // The provider's consent page for the write scope.
+  await page.waitForURL((u) => u.origin === IDP);
+  await expect(page.getByText(/weather\.write/)).toBeVisible();
+  await page.getByRole('button', { name: 'Accept' }).click();
+  await page.waitForURL(`${SPA}/reports`);
+  const list = page.getByRole('list', { name: 'Reports list' });
+  await expect(list).toContainText('Hail the size of peas');
+  await expect(list).toContainText('Portland, OR, US');
+  await expect(page.getByLabel('Description')).toHaveValue('');
+  // The second report needs no consent.
+  const seen = watchTokenRequests(page);
+  await page.getByLabel('Description').fill('Sunny again');
+  await page.getByLabel('City').fill('Salem');
+  await page.getByRole('button', { name: 'Add report' }).click();
+  await expect(list).toContainText('Sunny again');
+  expect(seen.authorize).toHaveLength(0);
+  const items = await list.getByRole('listitem').allTextContents();
+  expect(items[0]).toContain('Sunny again');
+});
+
+test('declining consent keeps the typed report and says so', async ({ page, request }) => {
+  await signIn(page);
+  await page.goto('/reports');
+  await page.getByLabel('Description').fill('Fog on the river');
+  await page.getByLabel('City').fill('London');
+  await page.getByLabel('Country').fill('GB');
+  await page.getByRole('button', { name: 'Add report' }).click();
+  await page.waitForURL((u) => u.origin === IDP);
+  await page.getByRole('button', { name: 'Decline' }).click();
+  await page.waitForURL(`${SPA}/reports`);
+  await expect(page.getByRole('alert')).toContainText('You declined the permission');
+  await expect(page.getByLabel('Description')).toHaveValue('Fog on the river');
+  await expect(page.getByLabel('City')).toHaveValue('London');
+  await expect(page.getByLabel('Country')).toHaveValue('GB');
+  const reports = await apiAdmin(request, 'stats');
+  expect(reports.by_status?.['201'] ?? 0).toBe(0);
+});
