@@ -28,6 +28,8 @@ pub struct Config {
     pub redirect_uri: String,
     pub post_logout_redirect_uri: String,
     pub api: ApiConfig,
+    /// When not empty, only these tenant ids may sign in (multi-tenant authorities).
+    pub allowed_tenants: Vec<String>,
 }
 
 impl Config {
@@ -210,7 +212,28 @@ pub fn parse_config(body: &str, origin: &str) -> Result<Config, ConfigError> {
         "api.scopes.write",
     )?;
 
+    let allowed_tenants = match obj.get("allowed_tenants") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|t| match t.as_str() {
+                Some(t) if crate::auth::discovery::is_tenant_id(t) => Ok(t.to_ascii_lowercase()),
+                _ => Err(ConfigError::new(
+                    "allowed_tenants",
+                    "must list tenant ids (GUIDs)",
+                )),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => {
+            return Err(ConfigError::new(
+                "allowed_tenants",
+                "must be a list of tenant ids",
+            ))
+        }
+    };
+
     Ok(Config {
+        allowed_tenants,
         authority,
         client_id: client_id.to_owned(),
         redirect_uri,
@@ -326,6 +349,17 @@ mod tests {
         let mut v = sample();
         v["api"]["scopes"] = serde_json::json!([]);
         assert_eq!(field_of(&v), "api.scopes");
+
+        let mut v = sample();
+        v["allowed_tenants"] = serde_json::json!(["not-a-guid"]);
+        assert_eq!(field_of(&v), "allowed_tenants");
+
+        let mut v = sample();
+        v["allowed_tenants"] = serde_json::json!(["3F8D0C2A-5B1E-4C7D-9A6F-2E4B8C1D7A90"]);
+        assert_eq!(
+            parse(&v).unwrap().allowed_tenants,
+            ["3f8d0c2a-5b1e-4c7d-9a6f-2e4b8c1d7a90"]
+        );
 
         let mut v = sample();
         v["client_id"] = "abc\"<script>".into();

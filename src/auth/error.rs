@@ -54,6 +54,18 @@ pub enum AuthError {
     IdTokenMissingTenant,
     /// A refreshed ID token names another user, issuer or client (OIDC Core §12.2).
     IdTokenRefreshMismatch,
+    /// The signature does not verify with the provider's key.
+    IdTokenBadSignature,
+    /// No key in the JWKS has the token's `kid`, even after refetching it.
+    IdTokenUnknownKey,
+    /// No `kid`, and the JWKS holds several keys: which one is not guessed.
+    IdTokenAmbiguousKey,
+    /// The ID token's tenant is not in `allowed_tenants`.
+    TenantNotAllowed,
+
+    // --- Keys (RFC 7517) ---
+    JwksMalformed,
+    JwksNoUsableKey,
 
     // --- Discovery (OIDC Discovery §4.3) ---
     DiscoveryMalformed(&'static str),
@@ -163,6 +175,12 @@ impl AuthError {
             IdTokenMissingSubject => "The ID token doesn't identify a user (no sub claim), so sign-in was stopped.".into(),
             IdTokenMissingTenant => "The ID token doesn't name its tenant (no tid claim), so its issuer can't be checked.".into(),
             IdTokenRefreshMismatch => "The identity provider renewed the session for a different user or app, so the session was ended.".into(),
+            IdTokenBadSignature => "The ID token's signature is not valid, so sign-in was stopped.".into(),
+            IdTokenUnknownKey => "The ID token is signed with a key the identity provider doesn't publish, so sign-in was stopped.".into(),
+            IdTokenAmbiguousKey => "The ID token doesn't say which of the provider's keys signed it, so sign-in was stopped.".into(),
+            TenantNotAllowed => "Your organization isn't allowed to sign in to this app.".into(),
+            JwksMalformed => "The identity provider's signing keys are unreadable, so sign-in was stopped.".into(),
+            JwksNoUsableKey => "The identity provider publishes no key this app can verify signatures with (RS256), so sign-in was stopped.".into(),
             DiscoveryMalformed(what) => format!("The identity provider's metadata is unusable ({what})."),
             DiscoveryIssuerMismatch { expected, found } => format!("The identity provider's metadata names issuer \"{found}\" but this app is configured for \"{expected}\". Check the authority in config.json."),
             DiscoveryEndpoint(field) => format!("The identity provider's metadata has an unusable {field} (it must be an https URL on the authority's host)."),

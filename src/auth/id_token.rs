@@ -116,6 +116,17 @@ pub fn decode(token: &str) -> Result<DecodedJwt, AuthError> {
     })
 }
 
+/// The algorithm check alone, done before the signature is verified.
+pub fn check_algorithm(jwt: &DecodedJwt) -> Result<(), AuthError> {
+    if ALLOWED_ALGORITHMS.contains(&jwt.header.alg.as_str()) {
+        Ok(())
+    } else {
+        Err(AuthError::IdTokenAlgorithm(
+            jwt.header.alg.chars().take(20).collect(),
+        ))
+    }
+}
+
 /// What the ID token of this sign-in must say.
 pub struct Expectations<'a> {
     /// The metadata's issuer, possibly with the `{tenantid}` template.
@@ -124,16 +135,14 @@ pub struct Expectations<'a> {
     pub nonce: &'a Nonce,
     /// Seconds since the Unix epoch.
     pub now: u64,
+    /// When not empty, the only tenants (`tid`) allowed to sign in.
+    pub allowed_tenants: &'a [String],
 }
 
 /// OIDC Core §3.1.3.7 steps 2–4, 9–11 (signature, step 6, is checked by the adapter), in order.
 pub fn check_claims(jwt: &DecodedJwt, expect: &Expectations<'_>) -> Result<(), AuthError> {
     let c = &jwt.claims;
-    if !ALLOWED_ALGORITHMS.contains(&jwt.header.alg.as_str()) {
-        return Err(AuthError::IdTokenAlgorithm(
-            jwt.header.alg.chars().take(20).collect(),
-        ));
-    }
+    check_algorithm(jwt)?;
     // Step 2: the issuer, with Entra's `{tenantid}` filled from `tid`.
     let issuer = if expect.issuer.contains(TENANT_TEMPLATE) {
         let tid = c
@@ -147,6 +156,14 @@ pub fn check_claims(jwt: &DecodedJwt, expect: &Expectations<'_>) -> Result<(), A
     };
     if c.iss != issuer {
         return Err(AuthError::IdTokenIssuer);
+    }
+    if !expect.allowed_tenants.is_empty()
+        && !c
+            .tid
+            .as_ref()
+            .is_some_and(|t| expect.allowed_tenants.contains(t))
+    {
+        return Err(AuthError::TenantNotAllowed);
     }
     // Step 3: our client id must be an audience, and no untrusted audience may be.
     if !c.aud.iter().any(|a| a == expect.client_id) {
@@ -260,6 +277,15 @@ pub(crate) mod tests {
         payload: &serde_json::Value,
         issuer: &str,
     ) -> Result<(), AuthError> {
+        check_tenants(header, payload, issuer, &[])
+    }
+
+    fn check_tenants(
+        header: &str,
+        payload: &serde_json::Value,
+        issuer: &str,
+        allowed: &[String],
+    ) -> Result<(), AuthError> {
         let decoded = decode(&jwt(header, &payload.to_string()))?;
         check_claims(
             &decoded,
@@ -268,8 +294,24 @@ pub(crate) mod tests {
                 client_id: "client-1",
                 nonce: &Nonce::new("n-1"),
                 now: 1500,
+                allowed_tenants: allowed,
             },
         )
+    }
+
+    #[test]
+    fn restricts_tenants_when_asked() {
+        let template = "https://login.example/{tenantid}/v2.0";
+        let h = r#"{"alg":"RS256"}"#;
+        assert_eq!(
+            check_tenants(h, &good_payload(), template, &[TID.to_owned()]),
+            Ok(())
+        );
+        let other = ["00000000-0000-0000-0000-000000000000".to_owned()];
+        assert_eq!(
+            check_tenants(h, &good_payload(), template, &other),
+            Err(AuthError::TenantNotAllowed)
+        );
     }
 
     fn check(payload: &serde_json::Value) -> Result<(), AuthError> {

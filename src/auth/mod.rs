@@ -7,6 +7,7 @@ pub mod discovery;
 pub mod error;
 pub mod guard;
 pub mod id_token;
+pub mod jwks;
 pub mod pkce;
 pub mod request;
 pub mod secret;

@@ -3,6 +3,7 @@
 
 pub mod browser;
 pub mod channel;
+pub mod crypto;
 pub mod http;
 pub mod locks;
 pub mod storage;

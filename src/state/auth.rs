@@ -10,6 +10,7 @@ use crate::auth::callback::check_callback;
 use crate::auth::discovery::{parse_metadata, ProviderMetadata};
 use crate::auth::guard::may_auto_redirect;
 use crate::auth::id_token::{self, Account, Expectations};
+use crate::auth::jwks::{parse_jwks, select_key, RsaKey};
 use crate::auth::pkce::b64url;
 use crate::auth::request::{begin_sign_in, PendingSignIn, SignInRequest};
 use crate::auth::secret::Secret;
@@ -20,11 +21,12 @@ use crate::auth::{AuthError, ProviderError};
 use crate::config::{Config, CALLBACK_PATH};
 use crate::error::{Action, AppError};
 use crate::platform::http::{self, FetchError};
-use crate::platform::{browser, channel, storage};
+use crate::platform::{browser, channel, crypto, storage};
 use crate::url::{parse_absolute, sanitize_return_path, with_query};
 
 const PENDING_KEY: &str = "pending";
 const DISCOVERY_KEY: &str = "discovery";
+const JWKS_KEY: &str = "jwks";
 const AUTO_REDIRECT_KEY: &str = "auto-redirect-at";
 /// Where a page finds the action to finish after a round trip to the provider.
 pub const RESUME_KEY: &str = "resume";
@@ -32,6 +34,13 @@ pub const RESUME_KEY: &str = "resume";
 thread_local! {
     /// Whether this page load already left for the provider on its own.
     static AUTO_REDIRECTED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Signing keys cached with the URL they came from.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CachedJwks {
+    jwks_uri: String,
+    keys: Vec<RsaKey>,
 }
 
 /// Discovery cached with the authority it describes.
@@ -256,6 +265,8 @@ impl AuthContext {
             .clone()
             .ok_or(AuthError::TokenResponseMalformed("no id_token"))?;
         let decoded = id_token::decode(raw_id_token.expose())?;
+        id_token::check_algorithm(&decoded)?;
+        verify_signature(&metadata, &decoded).await?;
         id_token::check_claims(
             &decoded,
             &Expectations {
@@ -263,6 +274,7 @@ impl AuthContext {
                 client_id: &config.client_id,
                 nonce: &nonce,
                 now,
+                allowed_tenants: &config.allowed_tenants,
             },
         )?;
         let family = b64url(&browser::random_bytes::<12>()?);
@@ -363,6 +375,53 @@ pub fn provider_unreachable(e: FetchError, url: &str) -> AppError {
         },
         &origin,
     )
+}
+
+/// Verifies an ID token's signature against the provider's published keys. An unknown `kid`
+/// refetches the keys once (rotation), then fails.
+pub async fn verify_signature(
+    metadata: &ProviderMetadata,
+    jwt: &id_token::DecodedJwt,
+) -> Result<(), AppError> {
+    let cached = storage::load::<CachedJwks>(JWKS_KEY).filter(|c| c.jwks_uri == metadata.jwks_uri);
+    let mut keys = match cached {
+        Some(c) => c.keys,
+        None => fetch_jwks(metadata).await?,
+    };
+    let mut refetched = false;
+    let key = loop {
+        match select_key(&keys, &jwt.header) {
+            Ok(k) => break k.clone(),
+            Err(AuthError::IdTokenUnknownKey) if !refetched => {
+                refetched = true;
+                keys = fetch_jwks(metadata).await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    match crypto::verify_rs256(&key, jwt.signing_input.as_bytes(), &jwt.signature).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(AuthError::IdTokenBadSignature.into()),
+        Err(()) => Err(AuthError::JwksNoUsableKey.into()),
+    }
+}
+
+async fn fetch_jwks(metadata: &ProviderMetadata) -> Result<Vec<RsaKey>, AppError> {
+    let reply = http::get(&metadata.jwks_uri, None)
+        .await
+        .map_err(|e| provider_unreachable(e, &metadata.jwks_uri))?;
+    if reply.status != 200 {
+        return Err(AuthError::JwksMalformed.into());
+    }
+    let keys = parse_jwks(&reply.body)?;
+    let _ = storage::save(
+        JWKS_KEY,
+        &CachedJwks {
+            jwks_uri: metadata.jwks_uri.clone(),
+            keys: keys.clone(),
+        },
+    );
+    Ok(keys)
 }
 
 fn cached_metadata(config: &Config) -> Option<ProviderMetadata> {

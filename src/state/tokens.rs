@@ -14,7 +14,9 @@ use crate::auth::token::{
 };
 use crate::error::AppError;
 use crate::platform::{browser, http, locks, storage};
-use crate::state::auth::{broadcast, metadata, provider_unreachable, AuthContext};
+use crate::state::auth::{
+    broadcast, metadata, provider_unreachable, verify_signature, AuthContext,
+};
 
 /// Why no token could be had without the user.
 pub enum TokenError {
@@ -81,6 +83,7 @@ pub async fn token_for(auth: AuthContext, scopes: &[String]) -> Result<AccessTok
         let decoded = id_token::decode(new_id.expose()).map_err(AppError::from)?;
         id_token::check_refreshed(&decoded, &session.account, &config.client_id)
             .map_err(AppError::from)?;
+        verify_signature(&metadata, &decoded).await?;
         session.id_token = new_id.clone();
     }
     let token = response.access_token.clone();
