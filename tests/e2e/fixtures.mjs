@@ -16,11 +16,21 @@ export const test = base.extend({
   consoleLog: [
     async ({ page }, use) => {
       const lines = [];
+      // Every CSP violation becomes a console error the check below catches.
+      await page.addInitScript(() => {
+        document.addEventListener('securitypolicyviolation', (e) =>
+          console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI}`));
+      });
       page.on('console', (m) => lines.push(`${m.type()}: ${m.text()}`));
       page.on('pageerror', (e) => lines.push(`pageerror: ${e.message}`));
       await use(lines);
       const bad = lines.filter(
-        (l) => l.includes('panicked at') || l.startsWith('pageerror:') || l.includes('RuntimeError'),
+        (l) =>
+          l.includes('panicked at') ||
+          l.startsWith('pageerror:') ||
+          l.includes('RuntimeError') ||
+          l.includes('CSP violation') ||
+          l.includes('Content Security Policy'),
       );
       expect(bad, 'no panic or uncaught error reaches the page').toEqual([]);
     },

@@ -6,6 +6,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve } from 'node:path';
 
 const root = resolve(process.argv[2] ?? 'dist');
+// The response headers a production host should send (README, "Security headers").
+const csp = await readFile(join(root, 'csp-header.txt'), 'utf8').then((t) => t.trim()).catch(() => null);
 const port = Number(process.argv[3] ?? process.env.SPA_PORT ?? 8080);
 const types = {
   '.html': 'text/html; charset=utf-8',
@@ -38,6 +40,8 @@ async function handler(req, res) {
     'Content-Type': types[extname(file)] ?? 'application/octet-stream',
     'Cache-Control': 'no-store',
     'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+    ...(csp && extname(file) === '.html' ? { 'Content-Security-Policy': csp } : {}),
   });
   res.end(body);
 }
