@@ -22,7 +22,7 @@ use crate::config::{Config, CALLBACK_PATH};
 use crate::error::{Action, AppError};
 use crate::platform::http::{self, FetchError};
 use crate::platform::{browser, channel, crypto, storage};
-use crate::url::{parse_absolute, sanitize_return_path, with_query};
+use crate::url::{parse_absolute, sanitize_return_path};
 
 const PENDING_KEY: &str = "pending";
 const DISCOVERY_KEY: &str = "discovery";
@@ -301,23 +301,21 @@ impl AuthContext {
         let metadata = cached_metadata(&config);
         self.forget();
         broadcast(&TabMessage::SignOut);
-        let target = match metadata.and_then(|m| m.end_session_endpoint) {
-            None => config.post_logout_redirect_uri.clone(),
+        let left = match metadata.and_then(|m| m.end_session_endpoint) {
+            None => browser::redirect(&config.post_logout_redirect_uri),
+            // POST (OIDC RP-Initiated Logout §2): the ID token hint stays out of URLs and history.
             Some(end_session) => {
                 let mut params = vec![
-                    (
-                        "post_logout_redirect_uri",
-                        config.post_logout_redirect_uri.as_str(),
-                    ),
+                    ("post_logout_redirect_uri", config.post_logout_redirect_uri.as_str()),
                     ("client_id", config.client_id.as_str()),
                 ];
                 if let Some(s) = &session {
                     params.push(("id_token_hint", s.id_token.expose()));
                 }
-                with_query(&end_session, params)
+                browser::post_navigate(&end_session, &params)
             }
         };
-        match browser::redirect(&target) {
+        match left {
             Ok(()) => AppError::new("Signing you out…", Action::None),
             Err(e) => e,
         }

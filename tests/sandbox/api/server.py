@@ -23,10 +23,14 @@ Configuration (environment):
                              triggered by an unknown `kid` (default 1)
 
 Tokens are never logged: the access log holds method, path and status only.
+
+Test-only admin endpoints live under /__sandbox/ (loopback clients, loopback
+Host header, no Origin header): see README.md next to this file.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import collections
@@ -49,7 +53,7 @@ from urllib.parse import unquote_to_bytes
 import jwt
 import uvicorn
 from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.middleware.cors import CORSMiddleware
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -72,6 +76,19 @@ VALID_UNITS = ("standard", "metric", "imperial")
 VALID_UNITS_TEXT = "{'standard', 'metric', 'imperial'}"
 
 _CLAIMS_VALUE = re.compile(r"^[A-Za-z0-9+/=_-]{1,8192}$")
+
+# One-shot hostile responses (POST /__sandbox/next-failure).
+FAILURE_KINDS = ("invalid_token", "insufficient_claims", "redirect", "body", "status", "delay")
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+MAX_DELAY_SECONDS = 120
+MAX_RAW_BODY = 5 * 1024 * 1024
+MAX_SINK_RECORDS = 1000
+SINK_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$")
+_FORBIDDEN_HEADERS = {
+    "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade",
+    "trailer", "te", "content-type",
+}
 
 
 def _split_env(value: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -292,9 +309,10 @@ class SandboxState:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.reports: list[dict[str, Any]] = []
-        self.failures: collections.deque[dict[str, str]] = collections.deque()
+        self.failures: collections.deque[dict[str, Any]] = collections.deque()
         self.requests = 0
         self.by_status: collections.Counter[str] = collections.Counter()
+        self.sink: list[dict[str, Any]] = []
 
     def reset(self) -> None:
         with self.lock:
@@ -302,10 +320,20 @@ class SandboxState:
             self.failures.clear()
             self.requests = 0
             self.by_status.clear()
+            self.sink.clear()
 
-    def take_failure(self) -> dict[str, str] | None:
+    def take_failure(self) -> dict[str, Any] | None:
         with self.lock:
             return self.failures.popleft() if self.failures else None
+
+    def record_sink(self, record: dict[str, Any]) -> None:
+        with self.lock:
+            self.sink.append(record)
+            del self.sink[: max(0, len(self.sink) - MAX_SINK_RECORDS)]
+
+    def sink_log(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.sink)
 
     def count(self, status: int) -> None:
         with self.lock:
@@ -317,7 +345,112 @@ class SandboxState:
             return {"requests": self.requests, "by_status": dict(self.by_status)}
 
 
-def _failure_exception(failure: dict[str, str]) -> HTTPException:
+class SandboxResponse(Exception):
+    """Raised by the auth dependency to answer with a hostile response as is."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__("sandbox hostile response")
+        self.response = response
+
+
+class FailureSpecError(ValueError):
+    pass
+
+
+def _int_field(body: dict[str, Any], name: str, default: int | None = None) -> int:
+    value = body.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FailureSpecError(f"{name} must be an integer")
+    return value
+
+
+def _str_field(body: dict[str, Any], name: str, default: str | None = None, limit: int = 4096) -> str:
+    value = body.get(name, default)
+    if not isinstance(value, str):
+        raise FailureSpecError(f"{name} must be a string")
+    if len(value.encode("utf-8")) > limit:
+        raise FailureSpecError(f"{name} is too long (max {limit} bytes)")
+    return value
+
+
+def _header_value_ok(value: str) -> bool:
+    return not any(c in value for c in "\r\n\x00")
+
+
+def _extra_headers(body: dict[str, Any]) -> dict[str, str]:
+    headers = body.get("headers", {})
+    if not isinstance(headers, dict):
+        raise FailureSpecError("headers must be an object of name: value strings")
+    out: dict[str, str] = {}
+    for name, value in headers.items():
+        if not isinstance(value, str) or not _HEADER_NAME.match(name) or not _header_value_ok(value) or len(value) > 8192:
+            raise FailureSpecError(f"invalid header {name!r}")
+        if name.lower() in _FORBIDDEN_HEADERS:
+            raise FailureSpecError(f"header {name!r} cannot be set (use content_type for Content-Type)")
+        out[name] = value
+    return out
+
+
+def parse_failure(body: Any) -> dict[str, Any]:
+    """Validates a POST /__sandbox/next-failure body; returns the queued failure."""
+    if not isinstance(body, dict):
+        raise FailureSpecError("The body must be a JSON object")
+    kind = body.get("kind")
+    if kind == "invalid_token":
+        return {"kind": kind}
+    if kind == "insufficient_claims":
+        claims = body.get("claims")
+        if not isinstance(claims, str) or not _CLAIMS_VALUE.match(claims):
+            raise FailureSpecError("claims must be a base64 string")
+        return {"kind": kind, "claims": claims}
+    if kind == "redirect":
+        to = _str_field(body, "to")
+        if not re.match(r"^https?://[^/\s]", to) or not _header_value_ok(to) or any(c.isspace() for c in to):
+            raise FailureSpecError("to must be an absolute http(s) URL")
+        status = _int_field(body, "status", 302)
+        if status not in REDIRECT_STATUSES:
+            raise FailureSpecError(f"status must be one of {list(REDIRECT_STATUSES)}")
+        return {"kind": kind, "to": to, "status": status}
+    if kind in ("body", "status"):
+        status = _int_field(body, "status", 200 if kind == "body" else None)
+        if not 200 <= status <= 599:
+            raise FailureSpecError("status must be between 200 and 599")
+        if kind == "body" and "body" not in body:
+            raise FailureSpecError("body (a string) is required")
+        raw = _str_field(body, "body", "", limit=MAX_RAW_BODY)
+        if status in (204, 205, 304) and raw:
+            raise FailureSpecError(f"a {status} response has no body")
+        default_type = "application/json" if kind == "body" else "text/plain; charset=utf-8"
+        content_type = _str_field(body, "content_type", default_type, limit=256)
+        if not _header_value_ok(content_type):
+            raise FailureSpecError("invalid content_type")
+        return {
+            "kind": kind,
+            "status": status,
+            "content_type": content_type,
+            "body": raw,
+            "headers": _extra_headers(body),
+        }
+    if kind == "delay":
+        seconds = body.get("seconds")
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= MAX_DELAY_SECONDS:
+            raise FailureSpecError(f"seconds must be a number in (0, {MAX_DELAY_SECONDS}]")
+        return {"kind": kind, "seconds": float(seconds)}
+    raise FailureSpecError("kind must be one of " + ", ".join(FAILURE_KINDS))
+
+
+def _hostile_response(failure: dict[str, Any]) -> Response:
+    if failure["kind"] == "redirect":
+        return Response(status_code=failure["status"], headers={"Location": failure["to"]})
+    headers = {**failure["headers"], "Content-Type": failure["content_type"]}
+    return Response(
+        content=failure["body"].encode("utf-8"),
+        status_code=failure["status"],
+        headers=headers,
+    )
+
+
+def _failure_exception(failure: dict[str, Any]) -> HTTPException:
     if failure["kind"] == "insufficient_claims":
         return HTTPException(
             status_code=401,
@@ -431,7 +564,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
             failure = sandbox.take_failure()
             if failure is not None:
-                raise _failure_exception(failure)
+                if failure["kind"] in ("invalid_token", "insufficient_claims"):
+                    raise _failure_exception(failure)
+                if failure["kind"] == "delay":
+                    # Answered normally; count_api_requests holds the response back.
+                    request.scope["nimbus.sandbox_delay"] = failure["seconds"]
+                else:
+                    raise SandboxResponse(_hostile_response(failure))
 
             if permission not in granted_permissions(claims):
                 raise HTTPException(
@@ -450,9 +589,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     can_read = Depends(require(READ_SCOPE))
     can_write = Depends(require(WRITE_SCOPE))
 
+    @app.exception_handler(SandboxResponse)
+    async def sandbox_response(request: Request, exc: SandboxResponse):
+        return exc.response
+
     @app.middleware("http")
     async def count_api_requests(request: Request, call_next):
         response = await call_next(request)
+        delay = request.scope.get("nimbus.sandbox_delay")
+        if delay:
+            await asyncio.sleep(delay)
         path = request.url.path
         is_preflight = request.method == "OPTIONS" and (
             "access-control-request-method" in request.headers
@@ -563,23 +709,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             body = json.loads(await request.body())
         except (ValueError, UnicodeDecodeError):
             body = None
-        if not isinstance(body, dict):
-            return JSONResponse({"detail": "The body must be a JSON object"}, 400)
-        kind = body.get("kind")
-        if kind == "invalid_token":
-            failure = {"kind": kind}
-        elif kind == "insufficient_claims":
-            claims = body.get("claims")
-            if not isinstance(claims, str) or not _CLAIMS_VALUE.match(claims):
-                return JSONResponse(
-                    {"detail": "claims must be a base64 string"}, status_code=400
-                )
-            failure = {"kind": kind, "claims": claims}
-        else:
-            return JSONResponse(
-                {"detail": "kind must be invalid_token or insufficient_claims"},
-                status_code=400,
-            )
+        try:
+            failure = parse_failure(body)
+        except FailureSpecError as e:
+            return JSONResponse({"detail": str(e)}, status_code=400)
         with sandbox.lock:
             sandbox.failures.append(failure)
             pending = len(sandbox.failures)
@@ -593,6 +726,43 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/__sandbox/stats", dependencies=admin)
     async def stats():
         return sandbox.stats()
+
+    # ---- the "attacker": a place to point hostile redirects at ---------
+
+    cors_origins = set(settings.cors_origins)
+
+    @app.api_route("/__sandbox/sink", methods=list(SINK_METHODS))
+    @app.api_route("/__sandbox/sink/{rest:path}", methods=list(SINK_METHODS))
+    async def sink(request: Request):
+        authorization = request.headers.get("authorization")
+        body = await request.body()
+        origin = request.headers.get("origin")
+        sandbox.record_sink(
+            {
+                "time": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+                "method": request.method,
+                "path": request.url.path,
+                "query": request.scope.get("query_string", b"").decode("latin-1"),
+                "authorization": authorization is not None,
+                "authorization_prefix": authorization[:10] if authorization is not None else None,
+                "origin": origin,
+                "body_length": len(body),
+            }
+        )
+        headers = {"Vary": "Origin", "Cache-Control": "no-store"}
+        if origin in cors_origins:
+            headers["Access-Control-Allow-Origin"] = origin
+        if request.method == "OPTIONS":
+            if origin in cors_origins:
+                headers["Access-Control-Allow-Methods"] = "GET, POST"
+                headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+                headers["Access-Control-Max-Age"] = "600"
+            return Response(status_code=204, headers=headers)
+        return JSONResponse({"sink": True}, headers=headers)
+
+    @app.get("/__sandbox/sink-log", dependencies=admin)
+    async def sink_log():
+        return {"records": sandbox.sink_log()}
 
     app.add_middleware(
         _ApiOnlyCORS,

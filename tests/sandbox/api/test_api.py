@@ -806,3 +806,226 @@ def test_serves_on_ipv4_and_ipv6_loopback(running, mint):
     for host in ("127.0.0.1", "[::1]"):
         r = httpx.get(f"http://{host}:{running.port}/api/weather/x", headers=bearer(mint()), timeout=10)
         assert r.status_code == 200
+
+
+# --------------------------------------------------------------------------
+# Hostile responses (one-shot, POST /__sandbox/next-failure) and the sink
+# --------------------------------------------------------------------------
+
+
+def _queue(client, **spec) -> httpx.Response:
+    return client.post("/__sandbox/next-failure", json=spec)
+
+
+@pytest.mark.parametrize("status", [302, 307])
+def test_hostile_redirect_to_another_origin(client, mint, status):
+    target = "http://127.0.0.1:1/__sandbox/sink?stolen=1"
+    assert _queue(client, kind="redirect", to=target, status=status).status_code == 200
+    h = {**bearer(mint()), "Origin": SPA_ORIGIN}
+    r = client.get("/api/reports", headers=h)  # httpx does not follow redirects by default
+    assert r.status_code == status
+    assert r.headers["location"] == target
+    assert r.headers["access-control-allow-origin"] == SPA_ORIGIN
+    assert client.get("/api/reports", headers=h).status_code == 200  # one-shot
+
+
+def test_hostile_redirect_default_status_and_validation(client, mint):
+    assert _queue(client, kind="redirect", to="https://evil.example/x").status_code == 200
+    assert client.get("/api/weather/x", headers=bearer(mint())).status_code == 302
+    for bad in (
+        {"kind": "redirect"},
+        {"kind": "redirect", "to": "/relative"},
+        {"kind": "redirect", "to": "javascript:alert(1)"},
+        {"kind": "redirect", "to": "http://evil.example/\r\nSet-Cookie: x=1"},
+        {"kind": "redirect", "to": "http://evil.example/", "status": 200},
+        {"kind": "redirect", "to": "http://evil.example/", "status": "302"},
+    ):
+        assert _queue(client, **bad).status_code == 400, bad
+    assert client.get("/api/weather/x", headers=bearer(mint())).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '[{"id": "1", "description": "<script>alert(1)</script><img src=x onerror=alert(2)>", "location": {"city": "<b>x</b>"}}]',
+        '[{"id": "1", "description": "trunc',
+        '{"temp": 1e400, "humidity": 123456789012345678901234567890}',
+        '[{"id": null, "description": null, "location": null, "created_date": null}]',
+        "[{}]",
+        "",
+    ],
+)
+def test_hostile_body_is_sent_verbatim(client, mint, raw):
+    assert _queue(client, kind="body", status=200, content_type="application/json", body=raw).status_code == 200
+    h = {**bearer(mint()), "Origin": SPA_ORIGIN}
+    r = client.get("/api/reports", headers=h)
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/json"
+    assert r.content == raw.encode()
+    assert r.headers["access-control-allow-origin"] == SPA_ORIGIN
+    assert client.get("/api/reports", headers=h).json() == []
+
+
+def test_hostile_body_other_type_status_and_headers(client, mint):
+    spec = {
+        "kind": "body",
+        "status": 201,
+        "content_type": "text/html; charset=utf-8",
+        "body": "<h1>hi</h1>",
+        "headers": {"X-Sandbox": "1"},
+    }
+    assert _queue(client, **spec).status_code == 200
+    r = client.post("/api/reports", json={}, headers=bearer(mint(scp="weather.write")))
+    assert (r.status_code, r.headers["content-type"], r.text, r.headers["x-sandbox"]) == (
+        201, "text/html; charset=utf-8", "<h1>hi</h1>", "1",
+    )
+    assert client.get("/api/reports", headers=bearer(mint())).json() == []  # nothing was stored
+
+
+def test_hostile_status(client, mint):
+    assert _queue(client, kind="status", status=503, body="Service Unavailable", headers={"Retry-After": "5"}).status_code == 200
+    r = client.get("/api/weather/x", headers=bearer(mint()))
+    assert (r.status_code, r.text, r.headers["retry-after"]) == (503, "Service Unavailable", "5")
+    assert r.headers["content-type"].startswith("text/plain")
+    assert _queue(client, kind="status", status=500).status_code == 200
+    r = client.get("/api/weather/x", headers=bearer(mint()))
+    assert (r.status_code, r.content) == (500, b"")
+    assert client.get("/api/weather/x", headers=bearer(mint())).status_code == 200
+
+
+def test_hostile_status_can_fake_a_challenge(client, mint):
+    challenge = 'Bearer  error = "invalid_token" ,, realm="a\\"b", error_description="x'
+    assert _queue(client, kind="status", status=401, headers={"WWW-Authenticate": challenge}).status_code == 200
+    r = client.get("/api/weather/x", headers={**bearer(mint()), "Origin": SPA_ORIGIN})
+    assert r.status_code == 401 and r.headers["www-authenticate"] == challenge
+    assert r.headers["access-control-expose-headers"] == "WWW-Authenticate"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"kind": "body"},
+        {"kind": "body", "body": 1},
+        {"kind": "body", "body": "x", "status": 99},
+        {"kind": "body", "body": "x", "status": 600},
+        {"kind": "body", "body": "x", "status": 204},
+        {"kind": "body", "body": "x", "content_type": "text/plain\r\nX: y"},
+        {"kind": "body", "body": "x", "headers": {"Content-Length": "1"}},
+        {"kind": "body", "body": "x", "headers": {"Bad Name": "1"}},
+        {"kind": "body", "body": "x", "headers": {"X-A": "1\r\nX-B: 2"}},
+        {"kind": "body", "body": "x", "headers": ["X-A"]},
+        {"kind": "status"},
+        {"kind": "status", "status": True},
+        {"kind": "delay"},
+        {"kind": "delay", "seconds": 0},
+        {"kind": "delay", "seconds": 121},
+        {"kind": "delay", "seconds": "1"},
+        {"kind": "delay", "seconds": True},
+    ],
+)
+def test_hostile_kinds_validate(client, mint, bad):
+    r = _queue(client, **bad)
+    assert r.status_code == 400, r.text
+    assert client.get("/api/weather/x", headers=bearer(mint())).status_code == 200  # nothing queued
+
+
+def test_hostile_delay_answers_normally_later(client, running, mint):
+    assert _queue(client, kind="delay", seconds=1.5).status_code == 200
+    h = bearer(mint())
+    results: dict[str, object] = {}
+
+    def slow() -> None:
+        start = time.monotonic()
+        with httpx.Client(base_url=f"http://127.0.0.1:{running.port}", timeout=10) as c:
+            results["response"] = c.get("/api/weather/portland", headers=h)
+        results["elapsed"] = time.monotonic() - start
+
+    t = threading.Thread(target=slow)
+    t.start()
+    time.sleep(0.3)
+    # the delayed request holds nothing else up
+    start = time.monotonic()
+    assert client.get("/api/weather/seattle", headers=h).status_code == 200
+    assert time.monotonic() - start < 1.0
+    t.join(10)
+    r = results["response"]
+    assert r.status_code == 200 and "temp" in r.json()
+    assert results["elapsed"] >= 1.4
+    start = time.monotonic()
+    assert client.get("/api/weather/portland", headers=h).status_code == 200
+    assert time.monotonic() - start < 1.0  # one-shot
+
+
+def test_hostile_kinds_wait_for_a_valid_token_and_run_in_order(client, mint):
+    assert _queue(client, kind="status", status=503).status_code == 200
+    r = _queue(client, kind="body", body="[]", status=200)
+    assert r.json() == {"pending": 2}
+    assert client.get("/api/weather/x").status_code == 401  # anonymous: not used up
+    assert client.get("/api/weather/x", headers=bearer(mint(aud="other"))).status_code == 401
+    assert client.get("/api/weather/x", headers=bearer(mint())).status_code == 503
+    assert client.get("/api/weather/x", headers=bearer(mint())).text == "[]"
+    assert client.get("/api/weather/x", headers=bearer(mint())).status_code == 200
+
+
+def test_reset_clears_queued_hostile_responses(client, mint):
+    _queue(client, kind="redirect", to="http://evil.example/")
+    _queue(client, kind="delay", seconds=100)
+    assert client.post("/__sandbox/reset").status_code == 200
+    assert client.get("/api/weather/x", headers=bearer(mint())).status_code == 200
+
+
+def test_sink_records_requests(client):
+    assert client.get("/__sandbox/sink-log").json() == {"records": []}
+    r = client.get("/__sandbox/sink?a=1&b=%3Cx%3E", headers={"Authorization": "Bearer eyJhbGciOiJSUzI1NiJ9.secret"})
+    assert r.status_code == 200
+    client.post("/__sandbox/sink/api/weather/x", content=b"hello", headers={"Origin": "http://evil.example"})
+    client.options(
+        "/__sandbox/sink",
+        headers={"Origin": SPA_ORIGIN, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization"},
+    )
+    records = client.get("/__sandbox/sink-log").json()["records"]
+    assert [(x["method"], x["path"], x["query"]) for x in records] == [
+        ("GET", "/__sandbox/sink", "a=1&b=%3Cx%3E"),
+        ("POST", "/__sandbox/sink/api/weather/x", ""),
+        ("OPTIONS", "/__sandbox/sink", ""),
+    ]
+    assert records[0]["authorization"] is True
+    assert records[0]["authorization_prefix"] == "Bearer eyJ"
+    assert "secret" not in json.dumps(records)
+    assert records[1]["authorization"] is False and records[1]["authorization_prefix"] is None
+    assert records[1]["origin"] == "http://evil.example" and records[1]["body_length"] == 5
+
+
+def test_sink_cors_for_the_spa_origin_only(client):
+    pre = client.options(
+        "/__sandbox/sink",
+        headers={"Origin": SPA_ORIGIN, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization"},
+    )
+    assert pre.status_code == 204
+    assert pre.headers["access-control-allow-origin"] == SPA_ORIGIN
+    assert "authorization" in pre.headers["access-control-allow-headers"].lower()
+    got = client.get("/__sandbox/sink", headers={"Origin": SPA_ORIGIN})
+    assert got.headers["access-control-allow-origin"] == SPA_ORIGIN
+    other = client.get("/__sandbox/sink", headers={"Origin": "http://evil.example"})
+    assert other.status_code == 200 and "access-control-allow-origin" not in other.headers
+
+
+def test_sink_log_is_admin_only_and_reset_clears_it(client):
+    client.get("/__sandbox/sink")
+    assert client.get("/__sandbox/sink-log", headers={"Origin": SPA_ORIGIN}).status_code == 403
+    assert client.get("/__sandbox/sink-log", headers={"Host": "evil.example:5557"}).status_code == 403
+    assert len(client.get("/__sandbox/sink-log").json()["records"]) == 1
+    assert client.post("/__sandbox/reset").status_code == 200
+    assert client.get("/__sandbox/sink-log").json() == {"records": []}
+
+
+def test_redirect_to_the_sink_end_to_end(client, running, mint):
+    """A client that follows the redirect lands on the sink; the log shows whether the token went along."""
+    sink = f"http://localhost:{running.port}/__sandbox/sink/stolen"  # another origin than 127.0.0.1
+    assert _queue(client, kind="redirect", to=sink, status=307).status_code == 200
+    r = client.get("/api/reports", headers=bearer(mint()), follow_redirects=True)
+    assert r.status_code == 200 and r.json() == {"sink": True}
+    (record,) = client.get("/__sandbox/sink-log").json()["records"]
+    assert record["path"] == "/__sandbox/sink/stolen"
+    assert record["authorization"] is False  # httpx, like browsers, drops it across origins
+    assert client.get("/__sandbox/stats").json()["by_status"] == {"307": 1}

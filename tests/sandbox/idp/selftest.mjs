@@ -4,15 +4,18 @@
 //
 // Assumes the provider is already running on IDP_PORT (default 5556). Uses the SPA origin from
 // SANDBOX_SPA_ORIGINS (first entry, default http://localhost:8080). Side effects on the running
-// provider: signs alice and bob in and out, clears the remembered consents
-// (POST /__sandbox/reset-consents) and finally resets the token counters (POST /__sandbox/reset-stats).
+// provider: POST /__sandbox/reset first, signs alice and bob in and out, ends every provider
+// session (POST /__sandbox/end-sessions), arms and clears every hostile mode, and finally
+// POST /__sandbox/reset again (lifetimes, hostile modes, counters and consents back to defaults).
+// Run it against a provider nobody else is using at the time.
 // If SANDBOX_REFRESH_TTL is set to 30 s or less (start the provider with the same value), the fixed
 // refresh-token lifetime is tested too, by waiting it out.
 // Prints "N passed, M failed" and exits non-zero on any failure.
 import * as crypto from 'node:crypto';
+import * as http from 'node:http';
 
 import {
-  API_CLIENT_ID, API_RESOURCE, DAEMON_CLIENT_ID, DAEMON_CLIENT_SECRET, DAEMON_SP_OID, ISSUER, ORIGIN,
+  ACCESS_TTL, REFRESH_TTL, API_CLIENT_ID, API_RESOURCE, DAEMON_CLIENT_ID, DAEMON_CLIENT_SECRET, DAEMON_SP_OID, ISSUER, ORIGIN,
   PATHS, SPA_CLIENT_ID, SPA_ORIGINS, TENANT_ID, USERS,
 } from './config.mjs';
 
@@ -249,6 +252,12 @@ const browser = new Browser(); // alice's browser
 let aliceIdToken;
 let aliceRefresh;
 
+const resetFirst = await fetch(`${ORIGIN}/__sandbox/reset`, { method: 'POST' });
+if (resetFirst.status !== 200) {
+  console.log(`FAIL POST /__sandbox/reset answered ${resetFirst.status}`);
+  process.exit(1);
+}
+
 await section('discovery and keys', async () => {
   const res = await fetch(`${ORIGIN}${PATHS.discovery}`, { headers: { origin: SPA_ORIGIN } });
   equal('discovery status', res.status, 200);
@@ -283,6 +292,7 @@ await section('discovery and keys', async () => {
 
   await sandbox('/__sandbox/reset-consents', 'POST');
   statsBefore = await sandbox('/__sandbox/stats');
+  check('stats has refresh_reuse and claims_requests', typeof statsBefore.refresh_reuse === 'number' && typeof statsBefore.claims_requests === 'number', statsBefore);
   check('stats has token_requests counters', ['authorization_code', 'refresh_token', 'client_credentials'].every((g) => typeof statsBefore.token_requests?.[g] === 'number'), statsBefore);
 });
 
@@ -558,6 +568,488 @@ if (ttl > 0 && ttl <= 30) {
   });
 }
 
+// ============================================================================================
+// Runtime configuration, accounting and hostile mode (test helpers under /__sandbox/).
+
+async function admin(path, body, { method = body === undefined ? 'GET' : 'POST', headers = {} } = {}) {
+  const res = await fetch(`${ORIGIN}${path}`, {
+    method,
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, json: await res.json().catch(() => undefined) };
+}
+const arm = async (target, mode) => {
+  const r = await admin('/__sandbox/hostile', { target, mode });
+  if (r.status !== 200) throw new Error(`arming ${target}/${mode} failed: ${r.status} ${JSON.stringify(r.json)}`);
+  return r.json;
+};
+const disarm = (target) => admin('/__sandbox/hostile', target ? { clear: true, target } : { clear: true });
+const getStats = () => sandbox('/__sandbox/stats');
+const sleep = (ms) => new Promise((r) => { setTimeout(r, ms); });
+const b64json = (seg) => JSON.parse(Buffer.from(seg, 'base64url'));
+
+async function fetchJwks() {
+  return (await fetch(`${ORIGIN}${PATHS.keys}`)).json();
+}
+/** RS256 check of `token` against `keys` (by kid), or against `key` (a JWK) when given. */
+function rs256Valid(token, { keys, key } = {}) {
+  const [h, p, s] = String(token).split('.');
+  const header = b64json(h);
+  const jwk = key ?? keys?.find((k) => k.kid === header.kid);
+  if (!jwk || header.alg !== 'RS256') return false;
+  return crypto.verify('RSA-SHA256', Buffer.from(`${h}.${p}`), crypto.createPublicKey({ key: { kty: jwk.kty, n: jwk.n, e: jwk.e }, format: 'jwk' }), Buffer.from(s ?? '', 'base64url'));
+}
+
+async function rawTokenRequest(form, { origin = SPA_ORIGIN, signal } = {}) {
+  const res = await fetch(`${ORIGIN}${PATHS.token}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...(origin ? { origin } : {}) },
+    body: new URLSearchParams(form),
+    signal,
+  });
+  return { status: res.status, headers: res.headers, text: await res.text() };
+}
+const codeForm = (code, verifier) => ({
+  grant_type: 'authorization_code', client_id: SPA_CLIENT_ID, code, redirect_uri: REDIRECT_URI, code_verifier: verifier,
+});
+const parseOrUndefined = (text) => { try { return JSON.parse(text); } catch { return undefined; } };
+
+/** A signed-in browser for alice (own session), plus a way to get fresh codes silently. */
+async function session(user = alice) {
+  const b = new Browser();
+  const flow = await signIn(b, user);
+  const cb = callbackParams(flow.res);
+  if (!cb?.code) throw new Error('sign-in did not return a code');
+  return {
+    b,
+    first: { code: cb.code, verifier: flow.pkce.verifier, nonce: flow.nonce },
+    async code(opts = {}) {
+      const f = await startAuthorize(b, { prompt: 'none', ...opts });
+      const c = callbackParams(f.res);
+      if (!c?.code) throw new Error(`silent authorize gave no code: ${JSON.stringify(c ?? f.res.status)}`);
+      return { code: c.code, verifier: f.pkce.verifier, nonce: f.nonce, state: f.state };
+    },
+  };
+}
+
+await section('admin endpoints: loopback JSON, no Origin header', async () => {
+  for (const [method, path] of [['GET', '/__sandbox/config'], ['POST', '/__sandbox/config'], ['POST', '/__sandbox/end-sessions'],
+    ['GET', '/__sandbox/hostile'], ['POST', '/__sandbox/hostile'], ['POST', '/__sandbox/reset']]) {
+    const r = await admin(path, method === 'POST' ? {} : undefined, { method, headers: { origin: SPA_ORIGIN } });
+    equal(`${method} ${path} with an Origin header: 403`, r.status, 403);
+  }
+  const pre = await fetch(`${ORIGIN}/__sandbox/reset`, { method: 'OPTIONS', headers: { origin: SPA_ORIGIN, 'access-control-request-method': 'POST' } });
+  equal('no CORS preflight grant for /__sandbox/reset', pre.headers.get('access-control-allow-origin'), null);
+  const rebound = await new Promise((resolve, reject) => {
+    const req = http.request(`${ORIGIN}/__sandbox/config`, { headers: { host: 'evil.example:5556' } }, (res) => { res.resume(); resolve(res.statusCode); });
+    req.on('error', reject);
+    req.end();
+  });
+  equal('foreign Host header (DNS rebinding): 403', rebound, 403);
+  equal('bad JSON: 400', (await fetch(`${ORIGIN}/__sandbox/config`, { method: 'POST', body: '{nope' })).status, 400);
+  equal('unknown hostile target: 400', (await admin('/__sandbox/hostile', { target: 'nope', mode: 'x' })).status, 400);
+  equal('unknown hostile mode: 400', (await admin('/__sandbox/hostile', { target: 'token', mode: 'nope' })).status, 400);
+  const view = await admin('/__sandbox/hostile');
+  check('GET /__sandbox/hostile lists the modes, nothing armed', view.status === 200 && Array.isArray(view.json?.modes?.id_token)
+    && ['token', 'id_token', 'authorize', 'discovery', 'jwks'].every((t) => view.json[t] === null), view.json);
+});
+
+await section('runtime token lifetimes (POST /__sandbox/config)', async () => {
+  const before = await admin('/__sandbox/config');
+  check('GET config: start-up defaults', before.json?.access_ttl === ACCESS_TTL && before.json?.refresh_ttl === REFRESH_TTL, before.json);
+  equal('access_ttl 0 refused', (await admin('/__sandbox/config', { access_ttl: 0 })).status, 400);
+  equal('access_ttl "30" (a string) refused', (await admin('/__sandbox/config', { access_ttl: '30' })).status, 400);
+  equal('unknown field refused', (await admin('/__sandbox/config', { id_ttl: 30 })).status, 400);
+  const set = await admin('/__sandbox/config', { access_ttl: 30, refresh_ttl: 4 });
+  check('POST config answers the new values', set.json?.access_ttl === 30 && set.json?.refresh_ttl === 4, set.json);
+
+  const s = await session();
+  const start = Date.now();
+  const t = await redeem(s.first.code, s.first.verifier);
+  equal('expires_in follows access_ttl', t.json.expires_in, 30);
+  const at = decodeJwt(t.json.access_token).payload;
+  equal('access token exp - iat = access_ttl', at.exp - at.iat, 30);
+  const daemon = await tokenRequest({
+    grant_type: 'client_credentials', scope: `${API_RESOURCE}/.default`, client_id: DAEMON_CLIENT_ID, client_secret: DAEMON_CLIENT_SECRET,
+  }, { origin: null });
+  equal('client credentials token follows access_ttl too', daemon.json.expires_in, 30);
+
+  await sleep(2000);
+  const r1 = await refresh(t.json.refresh_token);
+  equal('refresh half-way through the 4 s lifetime works', r1.status, 200);
+  equal('  ... refreshed expires_in follows access_ttl', r1.json.expires_in, 30);
+  await admin('/__sandbox/config', { refresh_ttl: 3600 });
+  await sleep(Math.max(0, start + 5200 - Date.now()));
+  const r2 = await refresh(r1.json.refresh_token);
+  equal('the rotated token still ends 4 s after sign-in (a later refresh_ttl change does not extend it)', r2.json.error, 'invalid_grant');
+  check('  ... AADSTS700084 naming the 4 s lifetime', /^AADSTS700084:.*lifetime of 4 seconds/.test(r2.json.error_description ?? ''), r2.json);
+
+  const back = await admin('/__sandbox/config', { access_ttl: ACCESS_TTL, refresh_ttl: REFRESH_TTL });
+  check('config restored', back.json?.access_ttl === ACCESS_TTL && back.json?.refresh_ttl === REFRESH_TTL, back.json);
+});
+
+await section('refresh-token reuse accounting (stats.refresh_reuse)', async () => {
+  const s = await session();
+  const t = await redeem(s.first.code, s.first.verifier);
+  const base = (await getStats()).refresh_reuse;
+  check('stats.refresh_reuse is a number', typeof base === 'number', base);
+  const r1 = await refresh(t.json.refresh_token);
+  const r2 = await refresh(r1.json.refresh_token);
+  check('normal rotation (twice) works', r1.status === 200 && r2.status === 200);
+  equal('  ... and counts no reuse', (await getStats()).refresh_reuse - base, 0);
+  const again = await refresh(t.json.refresh_token);
+  equal('presenting a rotated-away token: invalid_grant', again.json.error, 'invalid_grant');
+  equal('  ... counted once', (await getStats()).refresh_reuse - base, 1);
+  await refresh(r1.json.refresh_token);
+  equal('  ... another stale token of the (now revoked) family counted as well', (await getStats()).refresh_reuse - base, 2);
+  const unknown = await refresh('not-a-refresh-token-at-all');
+  check('an unknown token is not reuse', unknown.json.error === 'invalid_grant' && (await getStats()).refresh_reuse - base === 2);
+
+  const s2 = await session(bob);
+  const t2 = await redeem(s2.first.code, s2.first.verifier);
+  const mid = (await getStats()).refresh_reuse;
+  const both = await Promise.all([refresh(t2.json.refresh_token), refresh(t2.json.refresh_token)]);
+  check('two concurrent redemptions of one token: at least one succeeds', both.some((r) => r.status === 200), both.map((r) => r.status));
+  equal('  ... counted as one reuse', (await getStats()).refresh_reuse - mid, 1);
+});
+
+await section('end every provider session (POST /__sandbox/end-sessions)', async () => {
+  const s = await session();
+  const t = await redeem(s.first.code, s.first.verifier);
+  await s.code(); // a session exists
+  const ended = await admin('/__sandbox/end-sessions', {});
+  check('end-sessions answers how many it ended', ended.status === 200 && ended.json?.ended >= 1, ended.json);
+  const none = await startAuthorize(s.b, { prompt: 'none' });
+  const cb = callbackParams(none.res);
+  equal('prompt=none afterwards: login_required', cb?.error, 'login_required');
+  check('  ... AADSTS50058', cb?.error_description?.includes('AADSTS50058'), cb);
+  const page = await startAuthorize(s.b);
+  check('an interactive authorize shows the sign-in page', page.res.status === 200 && !!formAction(page.res.text) && page.res.text.includes('Username'));
+  const r = await refresh(t.json.refresh_token);
+  equal('refresh tokens (offline_access) outlive the session, as with sign-out', r.status, 200);
+});
+
+await section('consent and refresh scopes (AADSTS65001)', async () => {
+  await sandbox('/__sandbox/reset-consents', 'POST');
+  const s = await session(bob);
+  const t = await redeem(s.first.code, s.first.verifier);
+  const denied = await refresh(t.json.refresh_token, { scope: `openid offline_access ${WRITE}` });
+  equal('refresh asking for a not-consented scope: invalid_grant (not invalid_scope)', denied.json.error, 'invalid_grant');
+  check('  ... error_description starts with AADSTS65001:', denied.json.error_description?.startsWith('AADSTS65001:'), denied.json);
+  equal('  ... suberror consent_required', denied.json.suberror, 'consent_required');
+  const email = await refresh(t.json.refresh_token, { scope: 'openid email' });
+  check('same for an OIDC scope never consented (email)', email.json.error === 'invalid_grant' && email.json.error_description?.startsWith('AADSTS65001:'), email.json);
+  const bogus = await refresh(t.json.refresh_token, { scope: 'api://00000000-1111-2222-3333-444444444444/nothing' });
+  equal('an unknown scope stays invalid_scope', bogus.json.error, 'invalid_scope');
+  const readOnly = await refresh(t.json.refresh_token, { scope: `openid offline_access ${READ}` });
+  equal('the refused refreshes left the token usable: read refresh works', readOnly.status, 200);
+  equal('  ... scp weather.read', decodeJwt(readOnly.json.access_token).payload.scp, 'weather.read');
+
+  const scope = `${BASE_SCOPE} ${WRITE}`;
+  const flow = await startAuthorize(s.b, { scope });
+  check('authorize with weather.write shows the consent page', flow.res.status === 200 && flow.res.text.includes(WRITE));
+  const accepted = await s.b.follow(formAction(flow.res.text), { method: 'POST', form: { action: 'accept' } });
+  const a = callbackParams(accepted);
+  const rw = await redeem(a.code, flow.pkce.verifier);
+  check('after Accept: token response scope includes weather.write', rw.json.scope?.split(' ').includes(WRITE), rw.json.scope);
+  equal('  ... access token scp', decodeJwt(rw.json.access_token).payload.scp, 'weather.read weather.write');
+  const onlyRead = await refresh(rw.json.refresh_token, { scope: `openid offline_access ${READ}` });
+  check('later refresh asking only for read: 200, scp weather.read', onlyRead.status === 200 && decodeJwt(onlyRead.json.access_token).payload.scp === 'weather.read', onlyRead.json);
+  const both = await refresh(onlyRead.json.refresh_token, { scope: `openid offline_access ${READ} ${WRITE}` });
+  check('later refresh asking for read+write: 200, both in scp', both.status === 200 && decodeJwt(both.json.access_token).payload.scp === 'weather.read weather.write', both.json);
+  const widened = await refresh(readOnly.json.refresh_token, { scope: `openid offline_access ${READ} ${WRITE}` });
+  check('a refresh token from before the consent can now get weather.write (Entra: consent is per user and app)', widened.status === 200 && decodeJwt(widened.json.access_token).payload.scp === 'weather.read weather.write', widened.json);
+  await sandbox('/__sandbox/reset-consents', 'POST');
+});
+
+await section('claims request parameter (continuous access evaluation)', async () => {
+  const d = await (await fetch(`${ORIGIN}${PATHS.discovery}`)).json();
+  equal('discovery: claims_parameter_supported', d.claims_parameter_supported, true);
+  const claims = JSON.stringify({ access_token: { acrs: { essential: true, value: 'c1' } } });
+  const s = await session();
+  const before = (await getStats()).claims_requests;
+  const c = await s.code({ extra: { claims } });
+  const t = await redeem(c.code, c.verifier);
+  equal('authorize with claims: tokens issued', t.status, 200);
+  const at = decodeJwt(t.json.access_token).payload;
+  equal('access token: xms_cc_satisfied', at.xms_cc_satisfied, true);
+  equal('access token: acrs from the request', JSON.stringify(at.acrs), '["c1"]');
+  check('access token still verifies', rs256Valid(t.json.access_token, { keys: (await fetchJwks()).keys }));
+  const st = await getStats();
+  equal('stats.claims_requests counted', st.claims_requests - before, 1);
+  equal('stats.claims_last is the raw value', st.claims_last, claims);
+  const plain = await s.code();
+  const tp = await redeem(plain.code, plain.verifier);
+  check('a code without claims: no xms_cc_satisfied', !('xms_cc_satisfied' in decodeJwt(tp.json.access_token).payload));
+  const rr = await refresh(t.json.refresh_token);
+  check('a refresh afterwards: no xms_cc_satisfied (only the code\'s token says so)', rr.status === 200 && !('xms_cc_satisfied' in decodeJwt(rr.json.access_token).payload));
+  const beforeTok = (await getStats()).claims_token_requests;
+  const rc = await refresh(rr.json.refresh_token, { claims });
+  check('a refresh_token request with claims: xms_cc_satisfied and acrs', rc.status === 200 && decodeJwt(rc.json.access_token).payload.xms_cc_satisfied === true
+    && JSON.stringify(decodeJwt(rc.json.access_token).payload.acrs) === '["c1"]', rc.json);
+  equal('  ... counted in stats.claims_token_requests', (await getStats()).claims_token_requests - beforeTok, 1);
+
+  const b = new Browser();
+  const flow = await signIn(b, bob, { extra: { claims: JSON.stringify({ access_token: { acrs: { essential: true, values: ['c1', 'c2'] } } }) } });
+  const tb = await redeem(callbackParams(flow.res).code, flow.pkce.verifier);
+  const atb = decodeJwt(tb.json.access_token).payload;
+  check('claims survive the sign-in page round trip', atb.xms_cc_satisfied === true && JSON.stringify(atb.acrs) === '["c1","c2"]', atb);
+});
+
+await section('hostile token responses (target "token")', async () => {
+  const s = await session();
+  const viaCode = async (mode, opts) => {
+    const c = await s.code();
+    if (mode) await arm('token', mode);
+    return { c, r: await rawTokenRequest(codeForm(c.code, c.verifier), opts) };
+  };
+
+  let { c, r } = await viaCode('html_body');
+  check('html_body: 200 text/html, not JSON', r.status === 200 && r.headers.get('content-type')?.startsWith('text/html') && parseOrUndefined(r.text) === undefined, { status: r.status, ct: r.headers.get('content-type') });
+  const retry = await rawTokenRequest(codeForm(c.code, c.verifier));
+  check('  ... one-shot, and the code was not redeemed (a re-post would succeed)', retry.status === 200 && !!parseOrUndefined(retry.text)?.access_token, retry.status);
+
+  ({ r } = await viaCode('truncated_json'));
+  check('truncated_json: 200 application/json that does not parse', r.status === 200 && r.headers.get('content-type')?.includes('json') && parseOrUndefined(r.text) === undefined && r.text.startsWith('{'), r.text.slice(0, 40));
+
+  ({ r } = await viaCode('missing_access_token'));
+  let j = parseOrUndefined(r.text);
+  check('missing_access_token: no access_token, rest present', r.status === 200 && !('access_token' in j) && !!j.id_token && !!j.refresh_token, Object.keys(j ?? {}));
+
+  ({ r } = await viaCode('token_type_mac'));
+  equal('token_type_mac: token_type', parseOrUndefined(r.text)?.token_type, 'MAC');
+
+  ({ r } = await viaCode('missing_expires_in'));
+  j = parseOrUndefined(r.text);
+  check('missing_expires_in: no expires_in, access_token present', !('expires_in' in j) && !!j.access_token, Object.keys(j ?? {}));
+
+  ({ r } = await viaCode('absurd_expires_in'));
+  equal('absurd_expires_in: 10^12', parseOrUndefined(r.text)?.expires_in, 10 ** 12);
+
+  ({ c, r } = await viaCode('status_400'));
+  j = parseOrUndefined(r.text);
+  check('status_400: 400 invalid_grant JSON with CORS', r.status === 400 && j?.error === 'invalid_grant' && r.headers.get('access-control-allow-origin') === SPA_ORIGIN, { status: r.status, j });
+  equal('  ... the code was not redeemed', (await rawTokenRequest(codeForm(c.code, c.verifier))).status, 200);
+
+  ({ r } = await viaCode('status_500'));
+  check('status_500: 500 text/html with CORS', r.status === 500 && r.headers.get('content-type')?.startsWith('text/html') && r.headers.get('access-control-allow-origin') === SPA_ORIGIN, r.status);
+
+  ({ r } = await viaCode('status_429'));
+  j = parseOrUndefined(r.text);
+  check('status_429: 429 temporarily_unavailable + Retry-After (exposed to CORS)', r.status === 429 && j?.error === 'temporarily_unavailable'
+    && Number(r.headers.get('retry-after')) > 0 && /retry-after/i.test(r.headers.get('access-control-expose-headers') ?? ''), { status: r.status, j, ra: r.headers.get('retry-after') });
+
+  ({ r } = await viaCode('no_cors'));
+  j = parseOrUndefined(r.text);
+  check('no_cors: real tokens, no Access-Control-Allow-Origin', r.status === 200 && !!j?.access_token && r.headers.get('access-control-allow-origin') === null, { status: r.status, acao: r.headers.get('access-control-allow-origin') });
+
+  const h = await s.code();
+  await arm('token', 'hang');
+  const t0 = Date.now();
+  let outcome;
+  try {
+    await rawTokenRequest(codeForm(h.code, h.verifier), { signal: AbortSignal.timeout(1500) });
+    outcome = 'answered';
+  } catch (err) {
+    outcome = err.name;
+  }
+  check('hang: no answer within 1.5 s (client timeout fires)', outcome === 'TimeoutError' && Date.now() - t0 >= 1400, outcome);
+  equal('  ... the code was not redeemed', (await rawTokenRequest(codeForm(h.code, h.verifier))).status, 200);
+
+  const s2 = await session(bob);
+  const bt = await redeem(s2.first.code, s2.first.verifier);
+  await arm('token', 'status_500');
+  const rr = await refresh(bt.json.refresh_token);
+  equal('  ... refresh while armed: normal 200', rr.status, 200);
+  const cc = await s.code();
+  equal('  ... then the code redemption gets the 500', (await rawTokenRequest(codeForm(cc.code, cc.verifier))).status, 500);
+  equal('  ... and the next one is normal', (await rawTokenRequest(codeForm(cc.code, cc.verifier))).status, 200);
+});
+
+await section('hostile ID tokens (target "id_token")', async () => {
+  const s = await session();
+  const jw = await fetchJwks();
+  const real = jw.keys[0];
+  const pem = crypto.createPublicKey({ key: { kty: 'RSA', n: real.n, e: real.e }, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
+  const now = () => Math.floor(Date.now() / 1000);
+  const run = async (mode) => {
+    const c = await s.code();
+    await arm('id_token', mode);
+    const t = await redeem(c.code, c.verifier);
+    if (t.status !== 200 || !t.json.id_token) throw new Error(`${mode}: no token response (${t.status})`);
+    const [h, p, sig] = t.json.id_token.split('.');
+    let header; let payload;
+    try { header = b64json(h); } catch { header = undefined; }
+    try { payload = b64json(p); } catch { payload = undefined; }
+    check(`${mode}: the access token beside it is intact`, rs256Valid(t.json.access_token, { keys: jw.keys }));
+    return {
+      jwt: t.json.id_token, header, payload, sig, nonce: c.nonce,
+    };
+  };
+  const intact = (label, x, except) => {
+    const want = { iss: ISSUER, aud: SPA_CLIENT_ID, sub: alice.sub, nonce: x.nonce };
+    const wrong = Object.entries(want).filter(([k, v]) => k !== except && x.payload?.[k] !== v).map(([k]) => k);
+    const timesOk = except === 'time' || (x.payload.exp > now() && x.payload.iat <= now() + 5);
+    check(`${label}: every other claim intact`, wrong.length === 0 && timesOk, { wrong, payload: x.payload });
+  };
+  const realSig = (label, x) => check(`${label}: RS256 with the real key and kid`, x.header?.kid === real.kid && rs256Valid(x.jwt, { keys: jw.keys }), x.header);
+
+  let x = await run('bad_signature');
+  check('bad_signature: alg RS256, real kid, signature does not verify', x.header.alg === 'RS256' && x.header.kid === real.kid && !rs256Valid(x.jwt, { keys: jw.keys }));
+  intact('bad_signature', x);
+
+  x = await run('alg_none');
+  check('alg_none: header alg none, empty signature', x.header.alg === 'none' && x.sig === '' && x.jwt.endsWith('.'), x.header);
+  intact('alg_none', x);
+
+  x = await run('hs256_public_key');
+  const mac = crypto.createHmac('sha256', pem).update(x.jwt.split('.').slice(0, 2).join('.')).digest('base64url');
+  check('hs256_public_key: alg HS256, HMAC keyed with the public key PEM', x.header.alg === 'HS256' && x.sig === mac, x.header);
+  intact('hs256_public_key', x);
+
+  x = await run('unknown_kid');
+  const refetched = await fetchJwks();
+  check('unknown_kid: kid not in the JWKS, even when refetched', !!x.header.kid && x.header.kid !== real.kid && !refetched.keys.some((k) => k.kid === x.header.kid), x.header);
+  equal('  ... GET /__sandbox/hostile reports that kid', (await admin('/__sandbox/hostile')).json?.last?.kid, x.header.kid);
+  intact('unknown_kid', x);
+
+  x = await run('missing_kid_multi');
+  check('missing_kid_multi: no kid in the header, signed with the real key', !('kid' in x.header) && rs256Valid(x.jwt, { key: real }), x.header);
+  intact('missing_kid_multi', x);
+  const multi = await fetchJwks();
+  check('  ... and the JWKS now has two RSA signing keys', multi.keys.filter((k) => k.kty === 'RSA' && k.use === 'sig').length === 2, multi.keys.map((k) => k.kid));
+  await disarm('id_token');
+  equal('  ... until cleared', (await fetchJwks()).keys.length, 1);
+
+  x = await run('wrong_iss');
+  check('wrong_iss: another issuer', x.payload.iss !== ISSUER && typeof x.payload.iss === 'string', x.payload.iss);
+  realSig('wrong_iss', x); intact('wrong_iss', x, 'iss');
+
+  x = await run('wrong_aud');
+  check('wrong_aud: another audience', x.payload.aud !== SPA_CLIENT_ID && typeof x.payload.aud === 'string', x.payload.aud);
+  realSig('wrong_aud', x); intact('wrong_aud', x, 'aud');
+
+  x = await run('extra_aud');
+  equal('extra_aud: [client, "other-app"]', JSON.stringify(x.payload.aud), JSON.stringify([SPA_CLIENT_ID, 'other-app']));
+  realSig('extra_aud', x); intact('extra_aud', x, 'aud');
+
+  x = await run('wrong_nonce');
+  check('wrong_nonce: another nonce', typeof x.payload.nonce === 'string' && x.payload.nonce !== x.nonce, x.payload.nonce);
+  realSig('wrong_nonce', x); intact('wrong_nonce', x, 'nonce');
+
+  x = await run('missing_nonce');
+  check('missing_nonce: no nonce', !('nonce' in x.payload), x.payload);
+  realSig('missing_nonce', x); intact('missing_nonce', x, 'nonce');
+
+  x = await run('expired');
+  check('expired: exp an hour ago, iat two hours ago', Math.abs(x.payload.exp - (now() - 3600)) < 10 && Math.abs(x.payload.iat - (now() - 7200)) < 10, x.payload);
+  realSig('expired', x); intact('expired', x, 'time');
+
+  x = await run('future_iat');
+  check('future_iat: iat an hour ahead', Math.abs(x.payload.iat - (now() + 3600)) < 10 && x.payload.exp > x.payload.iat, x.payload);
+  realSig('future_iat', x); intact('future_iat', x, 'time');
+
+  x = await run('missing_sub');
+  check('missing_sub: no sub', !('sub' in x.payload), x.payload);
+  realSig('missing_sub', x); intact('missing_sub', x, 'sub');
+
+  x = await run('malformed_segments');
+  equal('malformed_segments: four segments', x.jwt.split('.').length, 4);
+  x = await run('malformed_base64');
+  check('malformed_base64: payload segment outside base64url', !/^[A-Za-z0-9_-]+$/.test(x.jwt.split('.')[1]), x.jwt.split('.')[1].slice(0, 20));
+  x = await run('malformed_json');
+  check('malformed_json: payload is not JSON, signature valid', x.payload === undefined && rs256Valid(x.jwt, { keys: jw.keys }));
+
+  const after = await s.code();
+  const normal = await redeem(after.code, after.verifier);
+  check('one-shot: the next ID token is normal', rs256Valid(normal.json.id_token, { keys: jw.keys }) && decodeJwt(normal.json.id_token).payload.nonce === after.nonce);
+});
+
+await section('hostile discovery and JWKS (targets "discovery", "jwks")', async () => {
+  await arm('discovery', 'issuer_mismatch');
+  for (let i = 1; i <= 2; i += 1) {
+    const res = await fetch(`${ORIGIN}${PATHS.discovery}`, { headers: { origin: SPA_ORIGIN } });
+    const d = await res.json();
+    check(`issuer_mismatch (request ${i}): another issuer, same endpoints, CORS`, d.issuer !== ISSUER && d.token_endpoint === `${ORIGIN}${PATHS.token}` && res.headers.get('access-control-allow-origin') === SPA_ORIGIN, d.issuer);
+  }
+  await arm('discovery', 'malformed_json');
+  const m = await fetch(`${ORIGIN}${PATHS.discovery}`);
+  const mt = await m.text();
+  check('malformed_json: 200 application/json that does not parse', m.status === 200 && m.headers.get('content-type')?.includes('json') && parseOrUndefined(mt) === undefined);
+  await arm('discovery', 'unreachable');
+  let err;
+  try { await fetch(`${ORIGIN}${PATHS.discovery}`); } catch (e) { err = e; }
+  check('unreachable: the connection is dropped without an answer', err instanceof TypeError, err?.message);
+  await disarm('discovery');
+  equal('cleared: discovery normal again', (await (await fetch(`${ORIGIN}${PATHS.discovery}`)).json()).issuer, ISSUER);
+
+  const original = await fetchJwks();
+  await arm('jwks', 'no_usable_key');
+  const nu = await fetch(`${ORIGIN}${PATHS.keys}`, { headers: { origin: SPA_ORIGIN } });
+  const nuj = await nu.json();
+  check('no_usable_key: no RSA signing key left (only use=enc RSA and EC)', nuj.keys.length > 0 && !nuj.keys.some((k) => k.kty === 'RSA' && (k.use ?? 'sig') === 'sig')
+    && nuj.keys.some((k) => k.use === 'enc') && nuj.keys.some((k) => k.kty === 'EC'), nuj.keys.map((k) => `${k.kty}/${k.use}/${k.kid}`));
+  equal('  ... with CORS', nu.headers.get('access-control-allow-origin'), SPA_ORIGIN);
+  check('  ... until cleared', (await fetchJwks()).keys.every((k) => k.use === 'enc' || k.kty === 'EC'));
+
+  const armed = await arm('jwks', 'rotate');
+  const rotated = await fetchJwks();
+  check('rotate: old and new RSA signing keys published', rotated.keys.length === 2 && rotated.keys.some((k) => k.kid === original.keys[0].kid) && rotated.keys.some((k) => k.kid === armed.rotated_kid), rotated.keys.map((k) => k.kid));
+  const s = await session();
+  const t = await redeem(s.first.code, s.first.verifier);
+  const idh = decodeJwt(t.json.id_token).header;
+  check('  ... ID tokens now signed with the new kid', idh.kid === armed.rotated_kid && rs256Valid(t.json.id_token, { keys: rotated.keys }), idh);
+  check('  ... and they do not verify with the old JWKS alone', !rs256Valid(t.json.id_token, { keys: original.keys }));
+  check('  ... access tokens unchanged (old key, still valid)', rs256Valid(t.json.access_token, { keys: original.keys }));
+  const r = await refresh(t.json.refresh_token);
+  equal('  ... refreshed ID tokens also carry the new kid', decodeJwt(r.json.id_token).header.kid, armed.rotated_kid);
+  await disarm('jwks');
+  const back = await fetchJwks();
+  check('cleared: JWKS back to the one original key', back.keys.length === 1 && back.keys[0].kid === original.keys[0].kid);
+  const c = await s.code();
+  equal('  ... and ID tokens back to it', decodeJwt((await redeem(c.code, c.verifier)).json.id_token).header.kid, original.keys[0].kid);
+});
+
+await section('hostile authorization responses (target "authorize")', async () => {
+  const s = await session();
+  const run = async (mode) => {
+    await arm('authorize', mode);
+    const f = await startAuthorize(s.b, { prompt: 'none' });
+    const loc = f.res.location ?? '';
+    check(`${mode}: still a redirect to the redirect_uri`, loc.startsWith(`${REDIRECT_URI}?`), loc.slice(0, 80));
+    return { loc, q: new URLSearchParams(loc.slice(loc.indexOf('?') + 1)), state: f.state };
+  };
+  let x = await run('wrong_iss');
+  check('wrong_iss: iss is someone else, code present', !!x.q.get('iss') && x.q.get('iss') !== ISSUER && !!x.q.get('code'), x.loc);
+  x = await run('missing_iss');
+  check('missing_iss: no iss, code and state present', !x.q.has('iss') && !!x.q.get('code') && x.q.get('state') === x.state, x.loc);
+  x = await run('duplicate_state');
+  check('duplicate_state: state twice', x.q.getAll('state').length === 2 && x.q.getAll('state').every((v) => v === x.state), x.loc);
+  x = await run('duplicate_code');
+  check('duplicate_code: code twice', x.q.getAll('code').length === 2, x.loc);
+  x = await run('code_and_error');
+  check('code_and_error: code and error=access_denied', !!x.q.get('code') && x.q.get('error') === 'access_denied', x.loc);
+  x = await run('error_markup');
+  check('error_markup: error=access_denied, markup description, no code, state echoed', x.q.get('error') === 'access_denied'
+    && x.q.get('error_description') === '<script>alert(1)</script><b>bold</b>' && !x.q.has('code') && x.q.get('state') === x.state, x.loc);
+  x = await run('error_long');
+  check('error_long: 5000-character description', x.q.get('error') === 'access_denied' && x.q.get('error_description')?.length === 5000, x.q.get('error_description')?.length);
+  x = await run('error_odd_encoding');
+  check('error_odd_encoding: raw %C3%28, %00, + and %0A in the description', x.q.get('error') === 'access_denied'
+    && ['%C3%28', '%00', '+', '%0A'].every((t) => /error_description=([^&]*)/.exec(x.loc)?.[1]?.includes(t)), x.loc);
+  x = await run('strip_state');
+  check('strip_state: no state, code present', !x.q.has('state') && !!x.q.get('code'), x.loc);
+  const normal = await startAuthorize(s.b, { prompt: 'none' });
+  const n = callbackParams(normal.res);
+  check('one-shot: the next response is normal', n?.code && n.state === normal.state && n.iss === ISSUER, n);
+
+  await arm('authorize', 'wrong_iss');
+  const b = new Browser();
+  const flow = await signIn(b, bob);
+  check('also applies to the redirect after the sign-in page', flow.res.final?.searchParams.get('iss') !== ISSUER && !!flow.res.final?.searchParams.get('code'), flow.res.final?.href);
+});
+
 await section('stats', async () => {
   const s = await sandbox('/__sandbox/stats');
   const delta = (g) => s.token_requests[g] - statsBefore.token_requests[g];
@@ -566,6 +1058,27 @@ await section('stats', async () => {
   check('client_credentials requests counted', delta('client_credentials') >= 5, s);
   const reset = await sandbox('/__sandbox/reset-stats', 'POST');
   check('reset-stats zeroes the counters', Object.values(reset.token_requests).every((n) => n === 0), reset);
+});
+
+await section('reset (POST /__sandbox/reset) restores every default', async () => {
+  await admin('/__sandbox/config', { access_ttl: 31, refresh_ttl: 62 });
+  await arm('token', 'hang');
+  await arm('id_token', 'missing_kid_multi');
+  await arm('authorize', 'strip_state');
+  await arm('discovery', 'unreachable');
+  await arm('jwks', 'rotate');
+  const r = await admin('/__sandbox/reset', {});
+  equal('reset: 200', r.status, 200);
+  const h = (await admin('/__sandbox/hostile')).json;
+  check('nothing hostile armed', ['token', 'id_token', 'authorize', 'discovery', 'jwks', 'rotated_kid', 'decoy_kid'].every((k) => h[k] === null), h);
+  const c = (await admin('/__sandbox/config')).json;
+  check('lifetimes back to the start-up values', c.access_ttl === ACCESS_TTL && c.refresh_ttl === REFRESH_TTL, c);
+  const st = await getStats();
+  check('counters zero', Object.values(st.token_requests).every((n) => n === 0) && st.refresh_reuse === 0 && st.claims_requests === 0 && st.claims_last === null && st.claims_token_requests === 0, st);
+  equal('discovery reachable and normal', (await (await fetch(`${ORIGIN}${PATHS.discovery}`)).json()).issuer, ISSUER);
+  equal('JWKS: one key', (await fetchJwks()).keys.length, 1);
+  const fresh = await admin('/__sandbox/reset', {});
+  check('the last thing this self-test did was a reset', fresh.status === 200);
 });
 
 console.log(`\n${passed} passed, ${failed} failed`);

@@ -8,7 +8,7 @@
 //   /{tenant}/oauth2/v2.0/authorize|token|logout       oidc-provider routes (custom `routes`)
 //   /{tenant}/discovery/v2.0/keys                      JWKS
 //   /{tenant}/login/{uid}                              our sign-in and consent pages (interactions)
-//   /__sandbox/stats, /__sandbox/reset-stats, ...      test helpers
+//   /__sandbox/stats, /__sandbox/reset-stats, ...      test helpers (see README.md)
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
 
@@ -19,6 +19,7 @@ import {
   DAEMON_ROLES, DAEMON_SP_OID, ISSUER, ORIGIN, PATHS, PORT, PRECONSENTED_API_SCOPES,
   PRECONSENTED_OIDC_SCOPES, REFRESH_TTL, SPA_CLIENT_ID, SPA_CLIENT_NAME, SPA_ORIGINS, TENANT_ID, USERS,
 } from './config.mjs';
+import * as hostileLib from './hostile.mjs';
 import * as pages from './pages.mjs';
 
 // ---------------------------------------------------------------------------------------------
@@ -57,12 +58,80 @@ const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'
 const stats = {
   token_requests: Object.fromEntries(GRANT_TYPES.map((g) => [g, 0])),
   token_failures: Object.fromEntries(GRANT_TYPES.map((g) => [g, 0])),
+  /** refresh_token grant requests presenting a refresh token that had already been redeemed (rotated away). */
+  refresh_reuse: 0,
+  /** Authorization requests that carried the `claims` parameter, and the last such value (raw text). */
+  claims_requests: 0,
+  claims_last: null,
+  /** refresh_token grant requests that carried `claims` (their access token gets xms_cc_satisfied too). */
+  claims_token_requests: 0,
 };
+
+/** SHA-256 of refresh tokens that were redeemed successfully (for refresh_reuse; values are never kept). */
+const redeemedRefreshTokens = new Set();
+const MAX_TRACKED = 20000;
+const tokenHash = (value) => crypto.createHash('sha256').update(String(value)).digest('base64url');
+
 function resetStats() {
-  for (const key of Object.keys(stats)) {
+  for (const key of ['token_requests', 'token_failures']) {
     for (const g of Object.keys(stats[key])) stats[key][g] = 0;
   }
+  stats.refresh_reuse = 0;
+  stats.claims_requests = 0;
+  stats.claims_last = null;
+  stats.claims_token_requests = 0;
+  redeemedRefreshTokens.clear();
 }
+
+/** Lifetimes for tokens issued from now on (POST /__sandbox/config); the env vars are the defaults. */
+const runtime = { access_ttl: ACCESS_TTL, refresh_ttl: REFRESH_TTL };
+function resetRuntime() {
+  runtime.access_ttl = ACCESS_TTL;
+  runtime.refresh_ttl = REFRESH_TTL;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile mode (POST /__sandbox/hostile): armed misbehaviour; see hostile.mjs and README.md.
+
+const hostile = {
+  token: null, // one-shot, next authorization_code token request/response
+  id_token: null, // one-shot, id_token of the next successful authorization_code response
+  authorize: null, // one-shot, next redirect to a registered redirect_uri
+  discovery: null, // until cleared
+  jwks: null, // until cleared: 'no_usable_key' | 'rotate'
+  rotatedKey: null, // jwks rotate: the key that now signs ID tokens (published next to the real one)
+  decoyKey: null, // id_token missing_kid_multi: a second RSA key published until reset / clear
+  unusableJwks: null, // jwks no_usable_key: the key set served
+  lastNote: null, // what the last tamper wants a test to know (e.g. the unknown kid)
+};
+function clearHostile(target) {
+  const all = !target;
+  if (all || target === 'token') hostile.token = null;
+  if (all || target === 'id_token') { hostile.id_token = null; hostile.decoyKey = null; }
+  if (all || target === 'authorize') hostile.authorize = null;
+  if (all || target === 'discovery') hostile.discovery = null;
+  if (all || target === 'jwks') { hostile.jwks = null; hostile.rotatedKey = null; hostile.unusableJwks = null; }
+  if (all) hostile.lastNote = null;
+}
+function hostileView() {
+  return {
+    token: hostile.token,
+    id_token: hostile.id_token,
+    authorize: hostile.authorize,
+    discovery: hostile.discovery,
+    jwks: hostile.jwks,
+    rotated_kid: hostile.rotatedKey?.publicJwk.kid ?? null,
+    decoy_kid: hostile.decoyKey?.publicJwk.kid ?? null,
+    last: hostile.lastNote,
+    modes: hostileLib.MODES,
+  };
+}
+
+/** Authorization code jti -> { raw, acrs } for codes whose authorization request carried `claims`. */
+const claimsByCode = new Map();
+
+/** Ids of live provider sessions (for POST /__sandbox/end-sessions). */
+const sessionIds = new Set();
 
 const isApiScope = (scope) => scope.startsWith(`${API_RESOURCE}/`);
 const shortScope = (scope) => (isApiScope(scope) ? scope.slice(API_RESOURCE.length + 1) : scope);
@@ -81,6 +150,14 @@ const AADSTS = {
 // into the request's scope; from there oidc-provider's own issueRefreshToken and
 // expiresWithSession defaults do the rest, and refresh requests may repeat offline_access.
 const OFFLINE_MARKER = 'x_sandbox_offline_access';
+
+// The `claims` request parameter (continuous access evaluation, e.g.
+// {"access_token":{"acrs":{"essential":true,"value":"c1"}}}) is not something oidc-provider's
+// claimsParameter feature accepts (it wants userinfo / id_token members). The raw handler strips
+// it, counts it, and carries its value in this extra parameter through the sign-in round trip;
+// the code issued for that request is remembered (claimsByCode) and the access token redeemed
+// with it gets `xms_cc_satisfied: true` (and `acrs` when the request named some).
+const CLAIMS_MARKER = 'x_sandbox_claims';
 
 // ---------------------------------------------------------------------------------------------
 // Interaction policy: Entra-like error descriptions, plus prompt=select_account.
@@ -193,7 +270,7 @@ async function getResourceServerInfo(ctx, resourceIndicator, client) {
       ? `${API_RESOURCE}/.default`
       : Object.keys(API_SCOPES).join(' '),
     audience: API_CLIENT_ID,
-    accessTokenTTL: ACCESS_TTL,
+    accessTokenTTL: runtime.access_ttl,
     accessTokenFormat: 'jwt',
     jwt: { sign: { alg: 'RS256' } },
   };
@@ -216,8 +293,17 @@ async function extraTokenClaims(ctx, token) {
   if (token.kind === 'AccessToken') {
     const user = usersBySub.get(token.accountId);
     const scp = String(token.scope ?? '').split(' ').filter(Boolean).map(shortScope).join(' ');
+    // Continuous access evaluation: the access token redeemed with a code whose authorization
+    // request carried `claims` says so (see claimsByCode), and so does the one from a
+    // refresh_token grant request carrying `claims` (as MSAL sends it).
+    const code = ctx?.oidc?.entities?.AuthorizationCode;
+    let bodyClaims;
+    try { bodyClaims = ctx?.oidc?.params?.grant_type === 'refresh_token' ? ctx.oidc.body?.claims : undefined; } catch { bodyClaims = undefined; }
+    const cae = code?.jti ? claimsByCode.get(code.jti)
+      : (typeof bodyClaims === 'string' && bodyClaims ? parseClaimsRequest(bodyClaims) : undefined);
     return {
       ...(scp ? { scp } : undefined),
+      ...(cae ? { xms_cc_satisfied: true, ...(cae.acrs.length ? { acrs: cae.acrs } : undefined) } : undefined),
       name: user?.name,
       preferred_username: user?.preferred_username,
       oid: user?.oid,
@@ -245,11 +331,24 @@ function refreshTokenTTL(ctx) {
   // Fixed lifetime from sign-in: a rotated refresh token inherits what is left, never more.
   const rotated = ctx?.oidc?.entities?.RotatedRefreshToken;
   if (rotated) return Math.max(1, rotated.remainingTTL);
-  return REFRESH_TTL;
+  return runtime.refresh_ttl;
 }
 
 const signingKey = generateSigningKey();
 const verifyKey = crypto.createPublicKey({ key: { kty: 'RSA', n: signingKey.n, e: signingKey.e }, format: 'jwk' });
+/** The real key in the shape hostile.mjs uses. */
+const realKey = {
+  privateKey: crypto.createPrivateKey({
+    key: {
+      kty: 'RSA', n: signingKey.n, e: signingKey.e, d: signingKey.d, p: signingKey.p, q: signingKey.q, dp: signingKey.dp, dq: signingKey.dq, qi: signingKey.qi,
+    },
+    format: 'jwk',
+  }),
+  publicKey: verifyKey,
+  publicJwk: {
+    kty: 'RSA', use: 'sig', alg: 'RS256', kid: signingKey.kid, n: signingKey.n, e: signingKey.e,
+  },
+};
 
 /** True when `jwt` is an RS256 JWT signed by the current key and issued by us. */
 function issuedByUs(jwt) {
@@ -297,7 +396,7 @@ const provider = new Provider(ISSUER, {
   clientBasedCORS(ctx, origin, client) {
     return client.clientId === SPA_CLIENT_ID && SPA_ORIGINS.includes(origin);
   },
-  extraParams: [OFFLINE_MARKER],
+  extraParams: [OFFLINE_MARKER, CLAIMS_MARKER],
   routes: {
     authorization: PATHS.authorize,
     token: PATHS.token,
@@ -317,6 +416,9 @@ const provider = new Provider(ISSUER, {
     registration: { enabled: false },
     pushedAuthorizationRequests: { enabled: false },
     clientCredentials: { enabled: true },
+    // Advertised (claims_parameter_supported) as Entra does; the raw handler takes `claims` out of
+    // authorization requests before oidc-provider sees them (see CLAIMS_MARKER).
+    claimsParameter: { enabled: true },
     rpInitiatedLogout: {
       enabled: true,
       async logoutSource(ctx, form) {
@@ -345,14 +447,14 @@ const provider = new Provider(ISSUER, {
   },
   rotateRefreshToken: true,
   ttl: {
-    AccessToken: ACCESS_TTL,
-    ClientCredentials: ACCESS_TTL,
+    AccessToken: () => runtime.access_ttl,
+    ClientCredentials: () => runtime.access_ttl,
     AuthorizationCode: 300,
     IdToken: 3600,
     Interaction: 3600,
     RefreshToken: refreshTokenTTL,
     Session: 14 * 24 * 3600,
-    Grant: Math.max(14 * 24 * 3600, REFRESH_TTL + 24 * 3600),
+    Grant: () => Math.max(14 * 24 * 3600, runtime.refresh_ttl + 24 * 3600),
   },
   async renderError(ctx, out) {
     ctx.type = 'html';
@@ -367,14 +469,14 @@ const grantErrors = new WeakMap();
 provider.on('grant.error', (ctx, err) => grantErrors.set(ctx, err));
 provider.on('server_error', (ctx, err) => console.error(`server_error path=${ctx.path}`, err));
 
-function entraDescription(err, grantType) {
+function entraDescription(err, grantType, refreshLifetime = runtime.refresh_ttl) {
   if (!err) return undefined;
   const detail = err.error_detail ?? '';
   const cause = err.cause?.message ?? '';
   switch (err.error) {
     case 'invalid_grant':
       if (detail === 'refresh token is expired') {
-        return `AADSTS700084: The refresh token was issued to a single page app (SPA), and therefore has a fixed, limited lifetime of ${REFRESH_TTL} seconds, which cannot be extended. It is now expired and a new sign in request must be sent by the SPA to the sign in page.`;
+        return `AADSTS700084: The refresh token was issued to a single page app (SPA), and therefore has a fixed, limited lifetime of ${refreshLifetime} seconds, which cannot be extended. It is now expired and a new sign in request must be sent by the SPA to the sign in page.`;
       }
       if (detail === 'authorization code already consumed') {
         return 'AADSTS54005: OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.';
@@ -408,10 +510,31 @@ function basicAuthClientId(header) {
   try { return decodeURIComponent(decoded.slice(0, i)); } catch { return undefined; }
 }
 
-provider.use(async (ctx, next) => {
-  await next();
-  if (ctx.path !== PATHS.token || ctx.method !== 'POST') return;
+const KNOWN_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access', ...Object.keys(API_SCOPES)]);
 
+/** Entra's answer to a refresh asking for a scope the user never consented to. */
+function consentRequiredOnRefresh(scopes) {
+  return {
+    error: 'invalid_grant',
+    error_description: `${AADSTS.consent} (scopes: ${scopes.join(' ')})`,
+    error_codes: [65001],
+    suberror: 'consent_required',
+  };
+}
+
+function rememberRedeemed(hash) {
+  if (redeemedRefreshTokens.size >= MAX_TRACKED) {
+    redeemedRefreshTokens.delete(redeemedRefreshTokens.values().next().value);
+  }
+  redeemedRefreshTokens.add(hash);
+}
+
+function logHostile(target, mode) {
+  console.log(`hostile applied target=${target} mode=${mode}`);
+}
+
+/** Token responses: log line, counters, reuse accounting, Entra-style errors, hostile modes. */
+async function afterTokenRequest(ctx) {
   let body;
   try { body = ctx.oidc?.body; } catch { body = undefined; }
   const grantType = body?.grant_type;
@@ -427,11 +550,195 @@ provider.use(async (ctx, next) => {
     if (ctx.status >= 400) stats.token_failures[grantType] += 1;
   }
 
-  const description = ctx.status >= 400 && ctx.body && typeof ctx.body === 'object'
-    ? entraDescription(grantErrors.get(ctx), grantType)
-    : undefined;
-  if (description) ctx.body = { ...ctx.body, error_description: description };
+  const err = grantErrors.get(ctx);
+
+  if (grantType === 'refresh_token' && typeof body.claims === 'string' && body.claims) stats.claims_token_requests += 1;
+
+  if (grantType === 'refresh_token' && typeof body.refresh_token === 'string' && body.refresh_token) {
+    // Reuse = presenting a token that an earlier request already redeemed (and so rotated away).
+    // oidc-provider's own detection covers two requests racing with the same token.
+    const hash = tokenHash(body.refresh_token);
+    if (redeemedRefreshTokens.has(hash) || err?.error_detail === 'refresh token already used') {
+      stats.refresh_reuse += 1;
+      console.log('refresh_reuse detected');
+    }
+    if (ctx.status === 200) rememberRedeemed(hash);
+  }
+
+  if (ctx.status >= 400 && ctx.body && typeof ctx.body === 'object') {
+    if (grantType === 'refresh_token' && err?.error === 'invalid_scope'
+      && /^refresh token missing requested scope/.test(err.error_description ?? '')) {
+      const missing = String(err.scope ?? '').split(' ').filter(Boolean);
+      if (missing.every((s) => KNOWN_SCOPES.has(s))) {
+        ctx.body = consentRequiredOnRefresh(missing);
+      } else {
+        ctx.body = {
+          ...ctx.body,
+          error_description: `AADSTS70011: The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope ${missing.join(' ')} is not valid.`,
+        };
+      }
+    } else {
+      let lifetime;
+      if (err?.error_detail === 'refresh token is expired') {
+        try {
+          const rt = await provider.RefreshToken.find(body.refresh_token, { ignoreExpiration: true });
+          if (rt?.exp && rt?.iiat) lifetime = rt.exp - rt.iiat;
+        } catch { lifetime = undefined; }
+      }
+      const description = entraDescription(err, grantType, lifetime);
+      if (description) ctx.body = { ...ctx.body, error_description: description };
+    }
+  }
+
+  // ---- hostile: ID token key rotation and one-shot id_token defect ----
+  if (ctx.status === 200 && ctx.body && typeof ctx.body === 'object' && typeof ctx.body.id_token === 'string') {
+    let idToken = ctx.body.id_token;
+    if (hostile.rotatedKey) idToken = hostileLib.resign(idToken, hostile.rotatedKey);
+    if (grantType === 'authorization_code' && hostile.id_token) {
+      const mode = hostile.id_token;
+      hostile.id_token = null;
+      if (mode === 'missing_kid_multi') hostile.decoyKey ??= hostileLib.newRsaKey();
+      const { jwt, note } = hostileLib.tamperIdToken(idToken, mode, hostile.rotatedKey ?? realKey);
+      idToken = jwt;
+      hostile.lastNote = { target: 'id_token', mode, ...note };
+      logHostile('id_token', mode);
+    }
+    ctx.body = { ...ctx.body, id_token: idToken };
+  }
+
+  // ---- hostile: one-shot token response defects that need the real response ----
+  const mode = hostile.token;
+  if (grantType === 'authorization_code' && mode && !hostileLib.TOKEN_SHORT_CIRCUIT.has(mode)) {
+    if (mode === 'no_cors') {
+      hostile.token = null;
+      ctx.remove('Access-Control-Allow-Origin');
+      ctx.remove('Access-Control-Expose-Headers');
+      hostile.lastNote = { target: 'token', mode };
+      logHostile('token', mode);
+    } else if (ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
+      hostile.token = null;
+      const out = { ...ctx.body };
+      switch (mode) {
+        case 'missing_access_token': delete out.access_token; break;
+        case 'token_type_mac': out.token_type = 'MAC'; break;
+        case 'missing_expires_in': delete out.expires_in; break;
+        case 'absurd_expires_in': out.expires_in = 10 ** 12; break;
+        default: break; // truncated_json, below
+      }
+      if (mode === 'truncated_json') {
+        const text = JSON.stringify(out);
+        ctx.body = text.slice(0, Math.floor(text.length / 2));
+        ctx.type = 'application/json';
+      } else {
+        ctx.body = out;
+      }
+      hostile.lastNote = { target: 'token', mode };
+      logHostile('token', mode);
+    }
+  }
+}
+
+function isRegisteredRedirect(location) {
+  // Query-mode responses only (what the SPA asks for).
+  return spaClient.redirect_uris.some((u) => location.startsWith(`${u}?`));
+}
+
+function parseClaimsRequest(raw) {
+  let acrs = [];
+  try {
+    const requested = JSON.parse(raw)?.access_token?.acrs;
+    if (typeof requested?.value === 'string') acrs = [requested.value];
+    else if (Array.isArray(requested?.values)) acrs = requested.values.filter((v) => typeof v === 'string');
+  } catch {
+    acrs = [];
+  }
+  return { raw, acrs };
+}
+
+/** Authorization (and resume) responses: remember `claims` codes; hostile authorize rewrite. */
+function afterAuthorization(ctx) {
+  let params;
+  let code;
+  try {
+    params = ctx.oidc?.params;
+    code = ctx.oidc?.entities?.AuthorizationCode;
+  } catch {
+    params = undefined;
+  }
+  const claims = params?.[CLAIMS_MARKER];
+  if (code?.jti && typeof claims === 'string' && claims) {
+    if (claimsByCode.size >= 1000) claimsByCode.delete(claimsByCode.keys().next().value);
+    claimsByCode.set(code.jti, parseClaimsRequest(claims));
+  }
+
+  if (hostile.authorize && ctx.status >= 300 && ctx.status < 400) {
+    const location = ctx.response.get('Location');
+    if (location && isRegisteredRedirect(location)) {
+      const mode = hostile.authorize;
+      hostile.authorize = null;
+      ctx.set('Location', hostileLib.rewriteAuthorizationResponse(location, mode));
+      ctx.type = 'text/plain';
+      ctx.body = 'Redirecting.';
+      hostile.lastNote = { target: 'authorize', mode };
+      logHostile('authorize', mode);
+    }
+  }
+}
+
+provider.use(async (ctx, next) => {
+  await next();
+  if (ctx.path === PATHS.token && ctx.method === 'POST') {
+    await afterTokenRequest(ctx);
+  } else if (ctx.path.startsWith(PATHS.authorize)) {
+    afterAuthorization(ctx);
+  }
 });
+
+// Sessions, for POST /__sandbox/end-sessions.
+provider.on('session.saved', (session) => { sessionIds.add(session.jti); });
+provider.on('session.destroyed', (session) => { sessionIds.delete(session.jti); });
+
+// ---------------------------------------------------------------------------------------------
+// Refresh with more scopes than the refresh token carries. Entra's refresh tokens cover every
+// scope the user has consented to for the app; oidc-provider's only the scopes of their code.
+// So before the refresh_token grant checks the requested scope against the token, scopes the user
+// has consented to (pre-consented, or accepted on the consent page) are added to the token and its
+// grant. Anything else still fails that check, answered as Entra does (AADSTS65001, above).
+
+const RefreshTokenModel = provider.RefreshToken;
+const findRefreshToken = RefreshTokenModel.find;
+RefreshTokenModel.find = async function find(value, options) {
+  const token = await findRefreshToken.call(this, value, options);
+  if (token) {
+    try {
+      await widenToConsentedScopes(token);
+    } catch (err) {
+      console.error('widenToConsentedScopes failed', err);
+    }
+  }
+  return token;
+};
+
+async function widenToConsentedScopes(token) {
+  const ctx = Provider.ctx;
+  let params;
+  try { params = ctx?.oidc?.params; } catch { params = undefined; }
+  if (!params || params.grant_type !== 'refresh_token' || !params.scope || !token.accountId) return;
+  const have = token.scopes;
+  const missing = [...new Set(String(params.scope).split(' ').filter(Boolean))].filter((s) => !have.has(s));
+  if (missing.length === 0) return;
+  const consented = new Set([...PRECONSENTED_OIDC_SCOPES, ...PRECONSENTED_API_SCOPES, ...(consents.get(token.accountId) ?? [])]);
+  const add = missing.filter((s) => consented.has(s));
+  if (add.length === 0) return;
+  const grant = token.grantId ? await provider.Grant.find(token.grantId) : undefined;
+  if (!grant) return;
+  const oidcScopes = add.filter((s) => !isApiScope(s));
+  const apiScopes = add.filter(isApiScope);
+  if (oidcScopes.length) grant.addOIDCScope(oidcScopes.join(' '));
+  if (apiScopes.length) grant.addResourceScope(API_RESOURCE, apiScopes.join(' '));
+  await grant.save();
+  token.scope = [...have, ...add].join(' ');
+}
 
 // ---------------------------------------------------------------------------------------------
 // Raw HTTP layer: routing, sign-in/consent pages, test helpers.
@@ -581,9 +888,130 @@ async function interactionRoute(req, res, url) {
   }, { mergeWithLastSubmission: false });
 }
 
-function sandboxRoute(req, res, url) {
+// ---- test helpers under /__sandbox/ ---------------------------------------------------------
+
+function isLoopbackAddress(address) {
+  let a = String(address ?? '');
+  if (a.startsWith('::ffff:')) a = a.slice(7);
+  return a === '::1' || /^127\.\d+\.\d+\.\d+$/.test(a);
+}
+
+function isLoopbackHost(host) {
+  if (!host) return false;
+  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0];
+  return ['localhost', '127.0.0.1', '[::1]'].includes(name.toLowerCase());
+}
+
+/** Why an admin request is refused, or undefined. Browsers always send Origin on POST. */
+function adminRefusal(req) {
+  if (!isLoopbackAddress(req.socket.remoteAddress)) return 'Sandbox admin endpoints answer loopback clients only.';
+  if (req.headers.origin !== undefined) return 'Sandbox admin endpoints refuse requests with an Origin header (web pages cannot use them).';
+  if (!isLoopbackHost(req.headers.host)) return 'Sandbox admin endpoints need Host localhost, 127.0.0.1 or [::1].';
+  return undefined;
+}
+
+async function readRaw(req, limit = 64 * 1024) {
+  const chunks = [];
+  let size = 0;
+  for await (const chunk of req.iterator({ destroyOnReturn: false })) {
+    size += chunk.length;
+    if (size > limit) throw new Error('request body too large');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+class BadRequest extends Error {}
+
+async function readJson(req) {
+  let text;
+  try {
+    text = (await readRaw(req)).toString('utf8').trim();
+  } catch (err) {
+    throw new BadRequest(err.message);
+  }
+  if (text === '') return {};
+  let body;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new BadRequest('The body must be JSON.');
+  }
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new BadRequest('The body must be a JSON object.');
+  return body;
+}
+
+function configBody(body) {
+  const allowed = ['access_ttl', 'refresh_ttl'];
+  const unknown = Object.keys(body).filter((k) => !allowed.includes(k));
+  if (unknown.length) throw new BadRequest(`Unknown field(s): ${unknown.join(', ')}. Allowed: ${allowed.join(', ')}.`);
+  const present = allowed.filter((k) => k in body);
+  if (present.length === 0) throw new BadRequest('Send access_ttl and/or refresh_ttl (seconds).');
+  for (const k of present) {
+    const n = body[k];
+    if (!Number.isInteger(n) || n <= 0 || n > 10 * 365 * 24 * 3600) throw new BadRequest(`${k} must be a positive integer number of seconds.`);
+  }
+  return present;
+}
+
+function armHostile(body) {
+  if (body.clear === true) {
+    if (body.target !== undefined && !(body.target in hostileLib.MODES)) {
+      throw new BadRequest(`Unknown target ${JSON.stringify(body.target)}. Targets: ${Object.keys(hostileLib.MODES).join(', ')}.`);
+    }
+    clearHostile(body.target);
+    console.log(`hostile cleared target=${body.target ?? 'all'}`);
+    return;
+  }
+  const { target, mode } = body;
+  if (!(typeof target === 'string' && target in hostileLib.MODES)) {
+    throw new BadRequest(`Unknown target ${JSON.stringify(target)}. Targets: ${Object.keys(hostileLib.MODES).join(', ')}; or {"clear": true}.`);
+  }
+  if (!hostileLib.MODES[target].includes(mode)) {
+    throw new BadRequest(`Unknown mode ${JSON.stringify(mode)} for target ${target}. Modes: ${hostileLib.MODES[target].join(', ')}.`);
+  }
+  if (target === 'jwks') {
+    hostile.jwks = mode;
+    hostile.rotatedKey = mode === 'rotate' ? hostileLib.newRsaKey() : null;
+    hostile.unusableJwks = mode === 'no_usable_key' ? hostileLib.unusableJwks(realKey.publicJwk) : null;
+  } else {
+    hostile[target] = mode;
+  }
+  console.log(`hostile armed target=${target} mode=${mode}`);
+}
+
+async function endSessions() {
+  let ended = 0;
+  for (const id of [...sessionIds]) {
+    // eslint-disable-next-line no-await-in-loop
+    await provider.Session.adapter.destroy(id);
+    sessionIds.delete(id);
+    ended += 1;
+  }
+  console.log(`end-sessions ended=${ended}`);
+  return ended;
+}
+
+function resetAll() {
+  for (const res of hungResponses) res.destroy(); // token requests held by hostile "hang"
+  resetRuntime();
+  clearHostile();
+  resetStats();
+  consents.clear();
+  claimsByCode.clear();
+  console.log('sandbox reset');
+}
+
+const ADMIN_ROUTES = new Set([
+  'GET /__sandbox/config', 'POST /__sandbox/config', 'POST /__sandbox/end-sessions',
+  'GET /__sandbox/hostile', 'POST /__sandbox/hostile', 'POST /__sandbox/reset',
+]);
+
+async function sandboxRoute(req, res, url) {
   const cors = { 'access-control-allow-origin': '*' };
-  switch (`${req.method} ${url.pathname}`) {
+  const route = `${req.method} ${url.pathname}`;
+  // The original helpers: open to any caller, unchanged.
+  switch (route) {
     case 'GET /__sandbox/health':
       send(res, 200, { ok: true, issuer: ISSUER }, cors);
       return;
@@ -599,17 +1027,188 @@ function sandboxRoute(req, res, url) {
       send(res, 200, { ok: true }, cors);
       return;
     default:
-      send(res, 404, { error: 'not_found' });
+      break;
+  }
+  if (!ADMIN_ROUTES.has(route)) {
+    send(res, 404, { error: 'not_found' });
+    return;
+  }
+  const refusal = adminRefusal(req);
+  if (refusal) {
+    send(res, 403, { error: 'forbidden', error_description: refusal });
+    return;
+  }
+  try {
+    switch (route) {
+      case 'GET /__sandbox/config':
+        send(res, 200, { ...runtime });
+        return;
+      case 'POST /__sandbox/config': {
+        const body = await readJson(req);
+        for (const k of configBody(body)) runtime[k] = body[k];
+        console.log(`config access_ttl=${runtime.access_ttl} refresh_ttl=${runtime.refresh_ttl}`);
+        send(res, 200, { ...runtime });
+        return;
+      }
+      case 'POST /__sandbox/end-sessions':
+        await readJson(req);
+        send(res, 200, { ended: await endSessions() });
+        return;
+      case 'GET /__sandbox/hostile':
+        send(res, 200, hostileView());
+        return;
+      case 'POST /__sandbox/hostile':
+        armHostile(await readJson(req));
+        send(res, 200, hostileView());
+        return;
+      case 'POST /__sandbox/reset':
+        await readJson(req);
+        resetAll();
+        send(res, 200, { ok: true, config: { ...runtime }, stats, hostile: hostileView() });
+        return;
+      default:
+        send(res, 404, { error: 'not_found' });
+    }
+  } catch (err) {
+    if (err instanceof BadRequest) {
+      send(res, 400, { error: 'invalid_request', error_description: err.message });
+      return;
+    }
+    throw err;
   }
 }
 
-function markOfflineAccess(req, url) {
+// ---- hostile discovery, JWKS and token responses (answered here, before oidc-provider) -----------
+
+/** Lets the provider fetch its own, untouched discovery document while discovery is hostile. */
+const INTERNAL_HEADER = 'x-sandbox-internal';
+const INTERNAL_SECRET = crypto.randomBytes(16).toString('hex');
+let realDiscoveryText;
+
+async function realDiscovery() {
+  if (!realDiscoveryText) {
+    const res = await fetch(`http://127.0.0.1:${PORT}${PATHS.discovery}`, { headers: { [INTERNAL_HEADER]: INTERNAL_SECRET } });
+    realDiscoveryText = await res.text();
+  }
+  return JSON.parse(realDiscoveryText);
+}
+
+const reflectOrigin = (req) => (req.headers.origin ? { 'access-control-allow-origin': req.headers.origin, vary: 'Origin' } : {});
+
+async function hostileDiscovery(req, res) {
+  const mode = hostile.discovery;
+  if (mode === 'unreachable') {
+    req.socket.destroy();
+    return;
+  }
+  const doc = await realDiscovery();
+  if (mode === 'issuer_mismatch') {
+    send(res, 200, { ...doc, issuer: hostileLib.OTHER_ISSUER }, reflectOrigin(req));
+    return;
+  }
+  // malformed_json
+  const text = JSON.stringify(doc, null, 1);
+  const payload = `${text.slice(0, Math.floor(text.length / 2))},,}`;
+  res.writeHead(200, {
+    'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(payload), ...reflectOrigin(req),
+  });
+  res.end(payload);
+}
+
+function hostileJwksActive() {
+  return Boolean(hostile.jwks || hostile.decoyKey);
+}
+
+function serveHostileJwks(req, res) {
+  let body;
+  if (hostile.jwks === 'no_usable_key') {
+    body = hostile.unusableJwks;
+  } else {
+    body = { keys: [realKey.publicJwk, hostile.rotatedKey?.publicJwk, hostile.decoyKey?.publicJwk].filter(Boolean) };
+  }
+  send(res, 200, body, { ...reflectOrigin(req), 'content-type': 'application/jwk-set+json; charset=utf-8' });
+}
+
+const hungResponses = new Set();
+
+function tokenCors(req) {
+  const { origin } = req.headers;
+  return origin && SPA_ORIGINS.includes(origin)
+    ? { 'access-control-allow-origin': origin, 'access-control-expose-headers': 'Retry-After', vary: 'Origin' }
+    : { vary: 'Origin' };
+}
+
+/** Token modes answered without oidc-provider: the code is not redeemed. */
+function shortCircuitToken(req, res, mode, form) {
+  stats.token_requests.authorization_code += 1;
+  console.log(`token grant_type=authorization_code client_id=${safeLogValue(form.get('client_id'))}`);
+  hostile.lastNote = { target: 'token', mode };
+  logHostile('token', mode);
+  const cors = tokenCors(req);
+  switch (mode) {
+    case 'html_body':
+      send(res, 200, '<!DOCTYPE html><html><head><title>Network sign-in</title></head><body><h1>Sign in to the network</h1><p>Your session has expired. <a href="/">Continue</a></p></body></html>', cors);
+      return;
+    case 'status_400':
+      stats.token_failures.authorization_code += 1;
+      send(res, 400, {
+        error: 'invalid_grant',
+        error_description: 'AADSTS70000: The provided grant is invalid or malformed (sandbox hostile mode status_400).',
+        error_codes: [70000],
+      }, cors);
+      return;
+    case 'status_500':
+      stats.token_failures.authorization_code += 1;
+      send(res, 500, '<!DOCTYPE html><html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error</h1><p>The server encountered an unexpected condition.</p></body></html>', cors);
+      return;
+    case 'status_429':
+      stats.token_failures.authorization_code += 1;
+      send(res, 429, {
+        error: 'temporarily_unavailable',
+        error_description: 'AADSTS50196: The server terminated an operation because it encountered a client request loop. Please retry later.',
+        error_codes: [50196],
+      }, { ...cors, 'retry-after': '30' });
+      return;
+    case 'hang': {
+      // Never answer; drop the connection after HANG_MS (or when the client gives up).
+      const timer = setTimeout(() => res.destroy(), hostileLib.HANG_MS);
+      timer.unref();
+      hungResponses.add(res);
+      res.on('close', () => {
+        clearTimeout(timer);
+        hungResponses.delete(res);
+      });
+      return;
+    }
+    default:
+      throw new Error(`not a short-circuit token mode: ${mode}`);
+  }
+}
+
+/** Authorization request: offline_access marker, and the `claims` parameter taken out (see CLAIMS_MARKER). */
+function prepareAuthorize(req, url) {
   const q = url.searchParams;
+  let changed = false;
   const wanted = String(q.get('scope') ?? '').split(' ').includes('offline_access');
-  if (!wanted && !q.has(OFFLINE_MARKER)) return;
-  q.delete(OFFLINE_MARKER);
-  if (wanted) q.set(OFFLINE_MARKER, '1');
-  req.url = `${url.pathname}?${q}`;
+  if (wanted || q.has(OFFLINE_MARKER)) {
+    q.delete(OFFLINE_MARKER);
+    if (wanted) q.set(OFFLINE_MARKER, '1');
+    changed = true;
+  }
+  if (q.has(CLAIMS_MARKER)) {
+    q.delete(CLAIMS_MARKER);
+    changed = true;
+  }
+  if (q.has('claims')) {
+    const claims = q.get('claims');
+    q.delete('claims');
+    stats.claims_requests += 1;
+    stats.claims_last = claims;
+    console.log('authorize with claims parameter');
+    if (claims) q.set(CLAIMS_MARKER, claims);
+    changed = true;
+  }
+  if (changed) req.url = `${url.pathname}?${q}`;
 }
 
 async function handle(req, res) {
@@ -623,14 +1222,22 @@ async function handle(req, res) {
   const path = url.pathname;
 
   if (path === PATHS.discovery) {
+    if (hostile.discovery && req.headers[INTERNAL_HEADER] !== INTERNAL_SECRET) {
+      await hostileDiscovery(req, res);
+      return;
+    }
     // Advertise the issuer's host (localhost) even when probed as 127.0.0.1 or [::1].
     req.headers.host = new URL(ORIGIN).host;
     req.url = `/.well-known/openid-configuration${url.search}`;
     await providerCallback(req, res);
     return;
   }
+  if (path === PATHS.keys && req.method === 'GET' && hostileJwksActive()) {
+    serveHostileJwks(req, res);
+    return;
+  }
   if (path.startsWith('/__sandbox/')) {
-    sandboxRoute(req, res, url);
+    await sandboxRoute(req, res, url);
     return;
   }
   if (path.startsWith(`${PATHS.login}/`)) {
@@ -647,8 +1254,30 @@ async function handle(req, res) {
       return;
     }
   }
+  if (path === PATHS.token && req.method === 'POST' && hostileLib.TOKEN_SHORT_CIRCUIT.has(hostile.token)) {
+    // Read the body here to see the grant type; oidc-provider then takes it from req.body.
+    const raw = await readRaw(req);
+    req.body = raw;
+    const form = new URLSearchParams(raw.toString('utf8'));
+    const mode = hostile.token;
+    if (form.get('grant_type') === 'authorization_code' && hostileLib.TOKEN_SHORT_CIRCUIT.has(mode)) {
+      hostile.token = null;
+      shortCircuitToken(req, res, mode, form);
+      return;
+    }
+  }
   if (path === PATHS.authorize && req.method === 'GET') {
-    markOfflineAccess(req, url);
+    prepareAuthorize(req, url);
+  }
+  if (path === PATHS.logout && req.method === 'POST') {
+    // OIDC RP-Initiated Logout §2: the end-session endpoint takes POST too (the SPA signs out
+    // by POST so the ID token hint stays out of URLs and history). oidc-provider only takes
+    // POST there with SameSite=None cookies, which plain-http localhost can't have, so the
+    // form is handed to it as the equivalent GET, inside this process only.
+    const form = new URLSearchParams((await readRaw(req)).toString('utf8'));
+    for (const [k, v] of form) url.searchParams.set(k, v);
+    req.method = 'GET';
+    req.url = `${url.pathname}?${url.searchParams}`;
   }
   if (path === PATHS.logout && req.method === 'GET' && url.searchParams.has('id_token_hint')
     && !issuedByUs(url.searchParams.get('id_token_hint'))) {
