@@ -95,7 +95,12 @@ pub async fn sleep_ms(ms: u32) {
 /// Leaves the app by submitting a POST form to `url` (a top-level navigation whose parameters
 /// stay out of the URL and so out of history, logs and `Referer`).
 pub fn post_navigate(url: &str, params: &[(&str, &str)]) -> Result<(), AppError> {
-    let fail = || AppError::new("The browser refused to leave for the identity provider.", Action::Retry);
+    let fail = || {
+        AppError::new(
+            "The browser refused to leave for the identity provider.",
+            Action::Retry,
+        )
+    };
     let document = window().and_then(|w| w.document()).ok_or_else(fail)?;
     let form = document.create_element("form").map_err(|_| fail())?;
     form.set_attribute("method", "post").map_err(|_| fail())?;
@@ -108,7 +113,11 @@ pub fn post_navigate(url: &str, params: &[(&str, &str)]) -> Result<(), AppError>
         input.set_attribute("value", value).map_err(|_| fail())?;
         form.append_child(&input).map_err(|_| fail())?;
     }
-    document.body().ok_or_else(fail)?.append_child(&form).map_err(|_| fail())?;
+    document
+        .body()
+        .ok_or_else(fail)?
+        .append_child(&form)
+        .map_err(|_| fail())?;
     let submit = js_sys::Reflect::get(&form, &JsValue::from_str("submit")).map_err(|_| fail())?;
     let submit: js_sys::Function = submit.dyn_into().map_err(|_| fail())?;
     submit.call0(&form).map(|_| ()).map_err(|_| fail())

@@ -306,7 +306,10 @@ impl AuthContext {
             // POST (OIDC RP-Initiated Logout §2): the ID token hint stays out of URLs and history.
             Some(end_session) => {
                 let mut params = vec![
-                    ("post_logout_redirect_uri", config.post_logout_redirect_uri.as_str()),
+                    (
+                        "post_logout_redirect_uri",
+                        config.post_logout_redirect_uri.as_str(),
+                    ),
                     ("client_id", config.client_id.as_str()),
                 ];
                 if let Some(s) = &session {

@@ -71,6 +71,10 @@ impl WeatherQuery {
         if city.is_empty() {
             return Err(FormError("Enter a city."));
         }
+        // WHATWG URLs treat `.`/`..` segments (even as %2E%2E) as dot-segments: never sendable.
+        if city == "." || city == ".." {
+            return Err(FormError("That isn't a city name."));
+        }
         if city.chars().count() > 1000 {
             return Err(FormError(
                 "That city name is too long (1,000 characters at most).",
@@ -334,6 +338,14 @@ mod tests {
             "the API, not the form, judges the country"
         );
         assert!(WeatherQuery::from_form(&"x".repeat(1001), "", "", Units::Metric).is_err());
+        assert!(WeatherQuery::from_form(&"x".repeat(1000), "", "", Units::Metric).is_ok());
+        for dots in [".", "..", " .. "] {
+            assert_eq!(
+                WeatherQuery::from_form(dots, "", "", Units::Metric),
+                Err(FormError("That isn't a city name."))
+            );
+        }
+        assert!(WeatherQuery::from_form("...", "", "", Units::Metric).is_ok());
     }
 
     #[test]

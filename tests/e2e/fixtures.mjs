@@ -12,9 +12,11 @@ export const USERS = {
 };
 
 export const test = base.extend({
+  // Console text a test provokes on purpose (e.g. the CSP check); everything else is checked.
+  expectedConsole: [[], { option: true }],
   // Collected console lines and page errors; checked after every test.
   consoleLog: [
-    async ({ page }, use) => {
+    async ({ page, expectedConsole }, use) => {
       const lines = [];
       // Every CSP violation becomes a console error the check below catches.
       await page.addInitScript(() => {
@@ -24,7 +26,7 @@ export const test = base.extend({
       page.on('console', (m) => lines.push(`${m.type()}: ${m.text()}`));
       page.on('pageerror', (e) => lines.push(`pageerror: ${e.message}`));
       await use(lines);
-      const bad = lines.filter(
+      const bad = lines.filter((l) => !expectedConsole.some((e) => l.includes(e))).filter(
         (l) =>
           l.includes('panicked at') ||
           l.startsWith('pageerror:') ||

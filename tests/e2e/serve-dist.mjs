@@ -22,11 +22,8 @@ const types = {
 async function handler(req, res) {
   const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
   let file = normalize(join(root, path));
-  if (!file.startsWith(root)) {
-    res.writeHead(400).end();
-    return;
-  }
-  let info = await stat(file).catch(() => null);
+  // Never outside dist/: anything else is an app route.
+  let info = file.startsWith(root) ? await stat(file).catch(() => null) : null;
   if (!info || info.isDirectory() || !extname(file)) {
     file = join(root, 'index.html');
     info = await stat(file).catch(() => null);
