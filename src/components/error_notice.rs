@@ -5,7 +5,7 @@ use leptos::task::spawn_local;
 
 use crate::error::{Action, AppError};
 use crate::platform::browser;
-use crate::state::auth::{AuthContext, SignInOptions};
+use crate::state::auth::AuthContext;
 
 #[component]
 pub fn ErrorNotice(
@@ -19,11 +19,7 @@ pub fn ErrorNotice(
             let on_click = move |_| {
                 let return_to = return_to.clone().unwrap_or_else(browser::current_path);
                 spawn_local(async move {
-                    auth.sign_in(SignInOptions {
-                        return_to: &return_to,
-                        ..Default::default()
-                    })
-                    .await;
+                    auth.sign_in_to(&return_to).await;
                 });
             };
             view! { <button type="button" on:click=on_click>"Sign in again"</button> }.into_any()

@@ -9,7 +9,7 @@ use crate::auth::session::describe_remaining;
 use crate::components::ErrorNotice;
 use crate::error::AppError;
 use crate::platform::browser;
-use crate::state::auth::{AuthContext, SignInOptions};
+use crate::state::auth::AuthContext;
 
 #[component]
 pub fn Header() -> impl IntoView {
@@ -22,13 +22,7 @@ pub fn Header() -> impl IntoView {
     let sign_in = move |_| {
         busy.set(true);
         spawn_local(async move {
-            let return_to = browser::current_path();
-            let e = auth
-                .sign_in(SignInOptions {
-                    return_to: &return_to,
-                    ..Default::default()
-                })
-                .await;
+            let e = auth.sign_in_to(&browser::current_path()).await;
             busy.set(false);
             error.set(Some(e));
         });

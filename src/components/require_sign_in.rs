@@ -6,7 +6,7 @@ use leptos::task::spawn_local;
 use crate::components::ErrorNotice;
 use crate::error::AppError;
 use crate::platform::browser;
-use crate::state::auth::{AuthContext, SignInOptions};
+use crate::state::auth::AuthContext;
 
 #[component]
 pub fn RequireSignIn(children: ChildrenFn) -> impl IntoView {
@@ -15,13 +15,7 @@ pub fn RequireSignIn(children: ChildrenFn) -> impl IntoView {
     let problem = RwSignal::new(None::<AppError>);
     if leaving {
         spawn_local(async move {
-            let return_to = browser::current_path();
-            let e = auth
-                .sign_in(SignInOptions {
-                    return_to: &return_to,
-                    ..Default::default()
-                })
-                .await;
+            let e = auth.sign_in_to(&browser::current_path()).await;
             problem.set(Some(e));
         });
     }

@@ -166,6 +166,15 @@ impl AuthContext {
         }
     }
 
+    /// An interactive sign-in that comes back to `return_to`. Returns only if it couldn't leave.
+    pub async fn sign_in_to(&self, return_to: &str) -> AppError {
+        self.sign_in(SignInOptions {
+            return_to,
+            ..Default::default()
+        })
+        .await
+    }
+
     /// Starts a sign-in by full-page redirect. Returns only if it couldn't leave.
     pub async fn sign_in(&self, options: SignInOptions<'_>) -> AppError {
         match self.try_sign_in(options).await {

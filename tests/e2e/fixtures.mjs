@@ -114,3 +114,20 @@ export function watchTokenRequests(page) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Opens a "duplicate" of a tab: a new tab whose sessionStorage starts as a copy of `snapshot`
+ *  (what the browser's Duplicate Tab does), then loads `path`. */
+export async function duplicateTab(context, snapshot, path) {
+  const twin = await context.newPage();
+  await twin.addInitScript((entries) => {
+    if (sessionStorage.length === 0) for (const [k, v] of Object.entries(entries)) sessionStorage.setItem(k, v);
+  }, snapshot);
+  await twin.goto(path);
+  return twin;
+}
+
+/** Puts the sandbox provider and API back to their defaults. */
+export async function resetSandbox(request) {
+  await idpAdmin(request, 'reset', {});
+  await apiAdmin(request, 'reset', {});
+}

@@ -3,18 +3,11 @@
 // is never called with a token from that attempt, and nothing panics (the fixture).
 import {
   test, expect, startSignIn, submitCredentials, signIn, storageOf, holdsTokens, apiNextFailure,
-  idpAdmin, apiAdmin, watchTokenRequests, SPA, IDP, API, TENANT,
+  idpAdmin, apiAdmin, watchTokenRequests, resetSandbox, SPA, IDP, API, TENANT,
 } from '../fixtures.mjs';
 
-test.beforeEach(async ({ request }) => {
-  await idpAdmin(request, 'reset', {});
-  await apiAdmin(request, 'reset', {});
-});
-
-test.afterAll(async ({ request }) => {
-  await idpAdmin(request, 'reset', {});
-  await apiAdmin(request, 'reset', {});
-});
+test.beforeEach(({ request }) => resetSandbox(request));
+test.afterAll(({ request }) => resetSandbox(request));
 
 /** Signs in against an armed provider and expects the attempt to be refused with `message`. */
 async function expectRefusedSignIn(page, message, { timeout } = {}) {

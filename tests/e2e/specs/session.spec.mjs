@@ -3,18 +3,11 @@
 // Each spec resets the sandbox and sets the token lifetimes it needs.
 import {
   test, expect, signIn, submitCredentials, storageOf, holdsTokens, apiNextFailure, idpAdmin, apiAdmin,
-  watchTokenRequests, sleep, SPA, IDP, USERS,
+  watchTokenRequests, sleep, duplicateTab, resetSandbox, SPA, IDP, USERS,
 } from '../fixtures.mjs';
 
-test.beforeEach(async ({ request }) => {
-  await idpAdmin(request, 'reset', {});
-  await apiAdmin(request, 'reset', {});
-});
-
-test.afterAll(async ({ request }) => {
-  await idpAdmin(request, 'reset', {});
-  await apiAdmin(request, 'reset', {});
-});
+test.beforeEach(({ request }) => resetSandbox(request));
+test.afterAll(({ request }) => resetSandbox(request));
 
 async function lookUp(page, city = 'Oslo', country = 'NO') {
   await page.getByLabel('City').fill(city);
@@ -76,11 +69,7 @@ test('two tabs of one session keep working past expiry and never replay a refres
   await page.goto('/weather');
   // Duplicate the tab: the browser copies sessionStorage into the new tab.
   const copy = (await storageOf(page)).session;
-  const twin = await context.newPage();
-  await twin.addInitScript((entries) => {
-    if (sessionStorage.length === 0) for (const [k, v] of Object.entries(entries)) sessionStorage.setItem(k, v);
-  }, copy);
-  await twin.goto('/weather');
+  const twin = await duplicateTab(context, copy, '/weather');
   await expect(twin.getByLabel('City')).toBeVisible();
 
   for (let round = 0; round < 2; round += 1) {
@@ -108,11 +97,7 @@ test('a tab duplicated from an old copy learns the current refresh token from it
   await sleep(3500);
   await lookUp(page); // rotates the refresh token
   await expect(region(page)).toBeVisible();
-  const twin = await context.newPage();
-  await twin.addInitScript((entries) => {
-    if (sessionStorage.length === 0) for (const [k, v] of Object.entries(entries)) sessionStorage.setItem(k, v);
-  }, oldCopy);
-  await twin.goto('/weather');
+  const twin = await duplicateTab(context, oldCopy, '/weather');
   const seen = watchTokenRequests(twin);
   await sleep(3500);
   await lookUp(twin, 'Bergen');
@@ -126,11 +111,7 @@ test('signing out in one tab signs out the other without a reload', async ({ pag
   await signIn(page);
   await page.goto('/weather');
   const copy = (await storageOf(page)).session;
-  const twin = await context.newPage();
-  await twin.addInitScript((entries) => {
-    if (sessionStorage.length === 0) for (const [k, v] of Object.entries(entries)) sessionStorage.setItem(k, v);
-  }, copy);
-  await twin.goto('/weather');
+  const twin = await duplicateTab(context, copy, '/weather');
   await expect(twin.getByText(USERS.alice.name)).toBeVisible();
   let reloaded = false;
   twin.on('framenavigated', (f) => { if (f === twin.mainFrame()) reloaded = true; });
