@@ -242,7 +242,9 @@ pub fn sanitize_return_path(candidate: &str) -> String {
         Some(decoded)
             if !decoded.starts_with("//")
                 && !decoded.contains('\\')
-                && !decoded.chars().any(|c| c.is_control() || c.is_whitespace()) =>
+                && !decoded.chars().any(|c| c.is_control() || c.is_whitespace())
+                // `.`/`..` segments (raw or encoded) could resolve to `//host` once normalised.
+                && !decoded.split('/').any(|seg| seg == "." || seg == "..") =>
         {
             candidate.to_owned()
         }
@@ -370,6 +372,11 @@ mod tests {
             "",
             "/\u{0}",
             "/%00",
+            "/..//evil.example",
+            "/%2e%2e//evil.example",
+            "/a/../..//evil.example",
+            "/./weather",
+            "/%2E/x",
         ] {
             assert_eq!(sanitize_return_path(evil), "/", "{evil:?} was accepted");
         }

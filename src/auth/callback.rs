@@ -102,6 +102,7 @@ mod tests {
             scopes: vec![],
             silent: false,
             resume: None,
+            resume_for: None,
         }
     }
 

@@ -2,6 +2,8 @@
 //! read leniently: odd spacing, several parameters, quoted strings with escapes, several
 //! challenges in one header. Garbage yields no challenge rather than an error.
 
+use super::session::{resource_of, OIDC_SCOPES};
+
 /// What a resource server's Bearer challenge asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct BearerChallenge {
@@ -45,6 +47,27 @@ impl BearerChallenge {
             _ => ChallengeAction::GiveUp,
         }
     }
+}
+
+/// The full scopes an `insufficient_scope` challenge asks for: `weather.write` means the API's
+/// own `api://{id}/weather.write`. `None` when any of them belongs to another resource, or to
+/// none (`openid`): an API may not make the app ask for other resources' permissions.
+pub fn qualify_scopes(requested: &[String], ours: &[String]) -> Option<Vec<String>> {
+    let resource = ours.iter().find_map(|s| resource_of(s))?;
+    requested
+        .iter()
+        .map(|s| {
+            if OIDC_SCOPES.contains(&s.as_str()) {
+                return None;
+            }
+            let full = if s.contains("://") {
+                s.clone()
+            } else {
+                format!("{resource}/{s}")
+            };
+            (resource_of(&full) == Some(resource)).then_some(full)
+        })
+        .collect()
 }
 
 /// Finds the `Bearer` challenge in a `WWW-Authenticate` value and reads its parameters.
@@ -259,6 +282,30 @@ mod tests {
             );
         }
         assert!(parse_bearer(&"a".repeat(20_000)).is_none());
+    }
+
+    #[test]
+    fn qualifies_scopes_of_the_same_resource_only() {
+        let ours = vec!["api://api-1/weather.read".to_owned()];
+        let ask = |v: &[&str]| {
+            qualify_scopes(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>(), &ours)
+        };
+        assert_eq!(
+            ask(&["weather.write"]),
+            Some(vec!["api://api-1/weather.write".to_owned()])
+        );
+        assert_eq!(
+            ask(&["api://api-1/weather.write"]),
+            Some(vec!["api://api-1/weather.write".to_owned()])
+        );
+        assert_eq!(ask(&["https://graph.microsoft.com/Mail.ReadWrite"]), None);
+        assert_eq!(ask(&["api://other/x.read"]), None);
+        assert_eq!(ask(&["weather.write", "api://evil/x"]), None);
+        assert_eq!(ask(&["openid"]), None);
+        assert_eq!(
+            qualify_scopes(&["weather.write".to_owned()], &["openid".to_owned()]),
+            None
+        );
     }
 
     #[test]

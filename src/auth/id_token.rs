@@ -201,19 +201,23 @@ pub fn check_refreshed(
     jwt: &DecodedJwt,
     account: &Account,
     client_id: &str,
+    now: u64,
 ) -> Result<(), AuthError> {
-    if !ALLOWED_ALGORITHMS.contains(&jwt.header.alg.as_str()) {
-        return Err(AuthError::IdTokenAlgorithm(
-            jwt.header.alg.chars().take(20).collect(),
-        ));
-    }
+    check_algorithm(jwt)?;
     let c = &jwt.claims;
     if c.iss != account.issuer
         || c.sub != account.sub
-        || c.aud.iter().any(|a| a != client_id)
         || c.aud.is_empty()
+        || c.aud.iter().any(|a| a != client_id)
+        || c.azp.as_deref().is_some_and(|azp| azp != client_id)
     {
         return Err(AuthError::IdTokenRefreshMismatch);
+    }
+    if now > c.exp.saturating_add(CLOCK_SKEW_SECS) {
+        return Err(AuthError::IdTokenExpired);
+    }
+    if c.iat > now.saturating_add(CLOCK_SKEW_SECS) {
+        return Err(AuthError::IdTokenIssuedInFuture);
     }
     Ok(())
 }
@@ -452,7 +456,7 @@ pub(crate) mod tests {
         let original = decode(&jwt(r#"{"alg":"RS256"}"#, &good_payload().to_string())).unwrap();
         let account = Account::from(&original.claims);
         let same = decode(&jwt(r#"{"alg":"RS256"}"#, &without("nonce").to_string())).unwrap();
-        assert_eq!(check_refreshed(&same, &account, "client-1"), Ok(()));
+        assert_eq!(check_refreshed(&same, &account, "client-1", 1500), Ok(()));
         for changed in [
             with("sub", "other".into()),
             with("iss", "https://evil".into()),
@@ -460,13 +464,26 @@ pub(crate) mod tests {
         ] {
             let d = decode(&jwt(r#"{"alg":"RS256"}"#, &changed.to_string())).unwrap();
             assert_eq!(
-                check_refreshed(&d, &account, "client-1"),
+                check_refreshed(&d, &account, "client-1", 1500),
                 Err(AuthError::IdTokenRefreshMismatch)
             );
         }
+        assert_eq!(
+            check_refreshed(&same, &account, "client-1", 2000 + CLOCK_SKEW_SECS + 1),
+            Err(AuthError::IdTokenExpired)
+        );
+        let azp = decode(&jwt(
+            r#"{"alg":"RS256"}"#,
+            &with("azp", "other".into()).to_string(),
+        ))
+        .unwrap();
+        assert_eq!(
+            check_refreshed(&azp, &account, "client-1", 1500),
+            Err(AuthError::IdTokenRefreshMismatch)
+        );
         let none = decode(&jwt(r#"{"alg":"none"}"#, &good_payload().to_string())).unwrap();
         assert!(matches!(
-            check_refreshed(&none, &account, "client-1"),
+            check_refreshed(&none, &account, "client-1", 1500),
             Err(AuthError::IdTokenAlgorithm(_))
         ));
     }

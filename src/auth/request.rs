@@ -30,6 +30,9 @@ pub struct PendingSignIn {
     /// the core; kept here, never in the URL.
     #[serde(default)]
     pub resume: Option<String>,
+    /// Who was signed in when the action was interrupted: it is finished only for them.
+    #[serde(default)]
+    pub resume_for: Option<String>,
 }
 
 /// What a sign-in asks for.
@@ -48,6 +51,8 @@ pub struct SignInRequest<'a> {
     pub claims: Option<&'a str>,
     /// Carried through the round trip in the pending sign-in.
     pub resume: Option<String>,
+    /// The `sub` of the account the action belongs to.
+    pub resume_for: Option<String>,
 }
 
 /// Builds the full-page redirect URL and the pending sign-in to store before leaving.
@@ -94,6 +99,7 @@ pub fn begin_sign_in(
         scopes: req.scopes.to_vec(),
         silent: req.prompt == Some("none"),
         resume: req.resume.clone(),
+        resume_for: req.resume_for.clone(),
     };
     (url, pending)
 }
@@ -114,6 +120,7 @@ mod tests {
             login_hint: None,
             claims: None,
             resume: None,
+            resume_for: None,
         }
     }
 

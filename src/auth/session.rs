@@ -90,6 +90,9 @@ pub struct Session {
     /// When the refresh token stops working; fixed at sign-in, never extended by refreshing.
     pub refresh_expires_at: u64,
     pub access_tokens: Vec<CachedToken>,
+    /// Every API scope ever granted to this session, kept even when a token is dropped.
+    #[serde(default)]
+    pub granted_scopes: Vec<String>,
 }
 
 impl Session {
@@ -114,6 +117,7 @@ impl Session {
             signed_in_at: now,
             refresh_expires_at: now.saturating_add(lifetime),
             access_tokens: Vec::new(),
+            granted_scopes: Vec::new(),
         };
         session.store(response, now);
         session
@@ -140,9 +144,7 @@ impl Session {
 
     /// Whether every scope was granted to this session before (and so a refresh should work).
     pub fn has_granted(&self, scopes: &[String]) -> bool {
-        scopes
-            .iter()
-            .all(|s| self.access_tokens.iter().any(|t| t.scopes.contains(s)))
+        scopes.iter().all(|s| self.granted_scopes.contains(s))
     }
 
     /// Seconds until the refresh token runs out (0 when it has).
@@ -168,6 +170,11 @@ impl Session {
             return;
         };
         let resource = resource.to_owned();
+        for s in response.scopes.iter().filter(|s| resource_of(s).is_some()) {
+            if !self.granted_scopes.contains(s) {
+                self.granted_scopes.push(s.clone());
+            }
+        }
         let scopes = response
             .scopes
             .iter()
@@ -373,6 +380,12 @@ mod tests {
         assert_eq!(no_rt.plan(&s(&[READ]), 3500), Plan::SignInAgain);
         assert!(session.has_granted(&s(&[READ])));
         assert!(!session.has_granted(&s(&[READ, WRITE])));
+        let mut dropped = session.clone();
+        dropped.drop_token_for(&s(&[READ]));
+        assert!(
+            dropped.has_granted(&s(&[READ])),
+            "a dropped token's scopes stay granted"
+        );
     }
 
     #[test]

@@ -34,8 +34,9 @@ pub enum Reaction {
     Ignore,
 }
 
-/// Decides what to do with `message`, given this tab's session.
-pub fn react(own: Option<&Session>, message: TabMessage) -> Reaction {
+/// Decides what to do with `message`, given this tab's session and the family's published
+/// generation (a tab that is itself behind never answers a `Need`: its token may be spent).
+pub fn react(own: Option<&Session>, published: Option<u32>, message: TabMessage) -> Reaction {
     match (own, message) {
         (_, TabMessage::SignOut) => Reaction::SignOut,
         (Some(own), TabMessage::Rotated { session })
@@ -44,7 +45,7 @@ pub fn react(own: Option<&Session>, message: TabMessage) -> Reaction {
             Reaction::Adopt(session)
         }
         (Some(own), TabMessage::Need { family, generation })
-            if family == own.family && own.generation > generation =>
+            if family == own.family && own.generation > generation && !is_stale(own, published) =>
         {
             Reaction::Reply(TabMessage::Rotated {
                 session: Box::new(own.clone()),
@@ -52,6 +53,12 @@ pub fn react(own: Option<&Session>, message: TabMessage) -> Reaction {
         }
         _ => Reaction::Ignore,
     }
+}
+
+/// Whether a session offered by a peer is current enough to adopt: never behind what the family
+/// published.
+pub fn is_current(offered: &Session, published: Option<u32>) -> bool {
+    !is_stale(offered, published)
 }
 
 /// Is this tab's refresh token behind the family's latest (published) generation?
@@ -103,7 +110,7 @@ mod tests {
         let msg = TabMessage::Rotated {
             session: Box::new(session("f", 2)),
         };
-        assert!(matches!(react(Some(&own), msg), Reaction::Adopt(s) if s.generation == 2));
+        assert!(matches!(react(Some(&own), None, msg), Reaction::Adopt(s) if s.generation == 2));
     }
 
     #[test]
@@ -113,12 +120,12 @@ mod tests {
             let msg = TabMessage::Rotated {
                 session: Box::new(other),
             };
-            assert!(matches!(react(Some(&own), msg), Reaction::Ignore));
+            assert!(matches!(react(Some(&own), None, msg), Reaction::Ignore));
         }
         let msg = TabMessage::Rotated {
             session: Box::new(session("f", 9)),
         };
-        assert!(matches!(react(None, msg), Reaction::Ignore));
+        assert!(matches!(react(None, None, msg), Reaction::Ignore));
     }
 
     #[test]
@@ -129,25 +136,38 @@ mod tests {
             generation: g,
         };
         assert!(matches!(
-            react(Some(&own), need(1)),
+            react(Some(&own), None, need(1)),
             Reaction::Reply(TabMessage::Rotated { .. })
         ));
-        assert!(matches!(react(Some(&own), need(2)), Reaction::Ignore));
+        assert!(matches!(react(Some(&own), None, need(2)), Reaction::Ignore));
         let foreign = TabMessage::Need {
             family: "g".into(),
             generation: 0,
         };
-        assert!(matches!(react(Some(&own), foreign), Reaction::Ignore));
+        assert!(matches!(react(Some(&own), None, foreign), Reaction::Ignore));
+    }
+
+    #[test]
+    fn a_tab_that_is_behind_itself_never_answers() {
+        let own = session("f", 1);
+        let need = TabMessage::Need {
+            family: "f".into(),
+            generation: 0,
+        };
+        assert!(matches!(react(Some(&own), Some(2), need), Reaction::Ignore));
+        assert!(!is_current(&own, Some(2)));
+        assert!(is_current(&own, Some(1)));
+        assert!(is_current(&own, None));
     }
 
     #[test]
     fn sign_out_reaches_every_tab() {
         assert!(matches!(
-            react(None, TabMessage::SignOut),
+            react(None, None, TabMessage::SignOut),
             Reaction::SignOut
         ));
         assert!(matches!(
-            react(Some(&session("f", 0)), TabMessage::SignOut),
+            react(Some(&session("f", 0)), None, TabMessage::SignOut),
             Reaction::SignOut
         ));
     }

@@ -102,11 +102,14 @@ pub fn classify_refresh_error(error: &AuthError, new_scopes: bool) -> RefreshFai
     let AuthError::TokenEndpoint { status, error } = error else {
         return RefreshFailure::Other;
     };
-    let consent = error.aadsts_code().as_deref() == Some("AADSTS65001")
+    let code = error.aadsts_code();
+    let consent = code.as_deref() == Some("AADSTS65001")
         || error.error == "consent_required"
         || error.error == "interaction_required";
     match error.error.as_str() {
         _ if consent => RefreshFailure::NeedsConsent,
+        // The SPA refresh token's 24 hours are over, whatever scope was asked for.
+        "invalid_grant" if code.as_deref() == Some("AADSTS700084") => RefreshFailure::SessionEnded,
         "invalid_grant" | "invalid_scope" if new_scopes => RefreshFailure::NeedsConsent,
         "invalid_grant" => RefreshFailure::SessionEnded,
         "server_error" | "temporarily_unavailable" => RefreshFailure::Transient,

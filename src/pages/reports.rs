@@ -80,9 +80,9 @@ fn Reports() -> impl IntoView {
             None => resumed_submit = Some(d),
         }
     }
-    match resumed_submit {
-        Some(d) => submit(d, true),
-        None => reload(),
+    reload();
+    if let Some(d) = resumed_submit {
+        submit(d, true);
     }
 
     view! {

@@ -45,10 +45,30 @@ pub fn current_path() -> String {
     )
 }
 
-/// The raw query string of the current URL, with its `?`.
-pub fn current_query() -> String {
-    window()
-        .and_then(|w| w.location().search().ok())
+thread_local! {
+    static CALLBACK_QUERY: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// At start-up, on the callback path: takes `code`/`state` out of the address bar and this
+/// history entry before anything else runs (even before config loads), keeping the query for
+/// the callback page.
+pub fn stash_callback_query(callback_path: &str) {
+    let Some(loc) = window().map(|w| w.location()) else {
+        return;
+    };
+    if loc.pathname().ok().as_deref() == Some(callback_path) {
+        let query = loc.search().unwrap_or_default();
+        if !query.is_empty() {
+            CALLBACK_QUERY.with(|q| *q.borrow_mut() = Some(query));
+            replace_url(callback_path);
+        }
+    }
+}
+
+/// The callback's query, once.
+pub fn take_callback_query() -> String {
+    CALLBACK_QUERY
+        .with(|q| q.borrow_mut().take())
         .unwrap_or_default()
 }
 

@@ -11,8 +11,12 @@ extern "C" {
     type LockManager;
 
     #[wasm_bindgen(method, js_name = request)]
-    fn request(this: &LockManager, name: &str, callback: &Function) -> Promise;
+    fn request(this: &LockManager, name: &str, options: &JsValue, callback: &Function) -> Promise;
 }
+
+/// Longer than any request (15 s): a lock not granted by then is given up on, so a stuck tab
+/// can't freeze the others.
+const WAIT_MS: u32 = 20_000;
 
 /// Releases the lock when dropped.
 pub struct LockGuard {
@@ -46,11 +50,23 @@ pub async fn acquire(name: &str) -> LockGuard {
     let (Some(release), Some(granted)) = (release, granted) else {
         return LockGuard { release: None };
     };
+    let on_grant = granted.clone();
     let callback = Closure::once_into_js(move |_lock: JsValue| -> JsValue {
-        let _ = granted.call0(&JsValue::NULL);
+        let _ = on_grant.call0(&JsValue::NULL);
         held.into()
     });
-    let _request = manager.request(name, callback.unchecked_ref());
+    let options = js_sys::Object::new();
+    let signal = web_sys::AbortSignal::timeout_with_u32(WAIT_MS);
+    let _ = Reflect::set(&options, &JsValue::from_str("signal"), &signal);
+    let request = manager.request(name, &options, callback.unchecked_ref());
+    // A refused or timed-out request must not leave the caller waiting forever: it proceeds,
+    // re-reading storage as it always does.
+    let on_refusal = Closure::once(move |_err: JsValue| {
+        let _ = granted.call0(&JsValue::NULL);
+    });
+    let _ = request.catch(&on_refusal);
+    // Called at most once, possibly after this function returns.
+    on_refusal.forget();
     let _ = JsFuture::from(acquired).await;
     LockGuard {
         release: Some(release),

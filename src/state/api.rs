@@ -5,8 +5,7 @@
 
 use leptos::prelude::*;
 
-use crate::auth::challenge::{parse_bearer, ChallengeAction};
-use crate::auth::session::resource_of;
+use crate::auth::challenge::{parse_bearer, qualify_scopes, ChallengeAction};
 use crate::error::{Action, AppError};
 use crate::platform::browser;
 use crate::platform::http::{self, FetchError, Reply};
@@ -74,7 +73,11 @@ pub async fn call(auth: AuthContext, req: ApiRequest<'_>) -> Result<Reply, AppEr
                 ));
             }
             ChallengeAction::RequestScopes(scopes) => {
-                let wanted = qualify(&scopes, &req.scopes);
+                // Only scopes of this API's own resource: an API can't make the app ask the
+                // user for some other resource's permissions.
+                let Some(wanted) = qualify_scopes(&scopes, &req.scopes) else {
+                    return Ok(reply);
+                };
                 if wanted.iter().all(|s| req.scopes.contains(s)) && req.resumed {
                     return Ok(reply);
                 }
@@ -112,21 +115,6 @@ async fn leave(
         automatic,
     })
     .await
-}
-
-/// `weather.write` in a challenge means the API's own `api://{id}/weather.write`.
-fn qualify(scopes: &[String], ours: &[String]) -> Vec<String> {
-    let resource = ours.iter().find_map(|s| resource_of(s)).unwrap_or_default();
-    scopes
-        .iter()
-        .map(|s| {
-            if s.contains("://") || resource.is_empty() {
-                s.clone()
-            } else {
-                format!("{resource}/{s}")
-            }
-        })
-        .collect()
 }
 
 /// CAE challenges carry the claims request base64-encoded; the authorize request wants JSON.

@@ -15,7 +15,7 @@ use crate::auth::pkce::b64url;
 use crate::auth::request::{begin_sign_in, PendingSignIn, SignInRequest};
 use crate::auth::secret::Secret;
 use crate::auth::session::Session;
-use crate::auth::tabs::{react, Reaction, TabMessage};
+use crate::auth::tabs::{family_key, react, Reaction, TabMessage};
 use crate::auth::token::{code_redemption_body, parse_token_response};
 use crate::auth::{AuthError, ProviderError};
 use crate::config::{Config, CALLBACK_PATH};
@@ -34,6 +34,14 @@ pub const RESUME_KEY: &str = "resume";
 thread_local! {
     /// Whether this page load already left for the provider on its own.
     static AUTO_REDIRECTED: Cell<bool> = const { Cell::new(false) };
+    /// Set by sign-out (here or in another tab): nothing may store a session in this page load
+    /// any more, not even a refresh that was already under way.
+    static SIGNED_OUT: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the user signed out during this page load.
+pub fn signed_out() -> bool {
+    SIGNED_OUT.with(Cell::get)
 }
 
 /// Signing keys cached with the URL they came from.
@@ -119,6 +127,9 @@ impl AuthContext {
 
     /// Stores the session and updates what the pages show.
     pub fn save_session(&self, session: &Session) -> Result<(), AppError> {
+        if signed_out() {
+            return Err(AppError::new("You have signed out.", Action::None));
+        }
         storage::save(&session_key(&self.config()), session)?;
         // Only real changes notify: a token refresh must not re-render the pages.
         let account = Some(session.account.clone());
@@ -134,6 +145,7 @@ impl AuthContext {
 
     /// Forgets this tab's session (tokens, pending sign-in, resume data).
     fn forget(&self) {
+        SIGNED_OUT.with(|c| c.set(true));
         storage::clear_all();
         storage::shared::clear_all();
         self.account.set(None);
@@ -147,7 +159,14 @@ impl AuthContext {
             let Ok(message) = serde_json::from_str::<TabMessage>(&text) else {
                 return;
             };
-            match react(auth.session().as_ref(), message) {
+            let own = auth.session();
+            let published = own.as_ref().and_then(|s| {
+                storage::shared::get_u32(&family_key(
+                    &auth.config.with_value(|c| c.client_id.clone()),
+                    &s.family,
+                ))
+            });
+            match react(own.as_ref(), published, message) {
                 Reaction::Adopt(session) => {
                     let _ = auth.save_session(&session);
                 }
@@ -203,7 +222,9 @@ impl AuthContext {
                 scopes.push(s.clone());
             }
         }
-        let hint = self.account.get_untracked().and_then(|a| a.username);
+        let account = self.account.get_untracked();
+        let hint = account.as_ref().and_then(|a| a.username.clone());
+        let resume_for = account.map(|a| a.sub);
         let (url, pending) = begin_sign_in(
             &SignInRequest {
                 authorization_endpoint: &metadata.authorization_endpoint,
@@ -215,6 +236,7 @@ impl AuthContext {
                 login_hint: hint.as_deref(),
                 claims: options.claims,
                 resume: options.resume,
+                resume_for,
             },
             &random,
             now,
@@ -229,7 +251,7 @@ impl AuthContext {
 
     /// Finishes the sign-in at the redirect URI; returns the path to land on.
     pub async fn complete_sign_in(&self) -> Result<String, CallbackError> {
-        let query = browser::current_query();
+        let query = browser::take_callback_query();
         // Single use: gone from storage before anything is checked, whatever the outcome.
         let pending: Option<PendingSignIn> = storage::take(PENDING_KEY);
         // `code` and `state` leave the address bar and this history entry at once.
@@ -262,6 +284,7 @@ impl AuthContext {
             scopes,
             redirect_uri,
             resume,
+            resume_for,
             ..
         } = pending;
         let body = code_redemption_body(&config.client_id, &code, &redirect_uri, verifier, &scopes);
@@ -291,13 +314,15 @@ impl AuthContext {
         let session = Session::new(family, account, raw_id_token, response, now);
         self.save_session(&session)?;
         if let Some(data) = resume {
-            storage::save(
-                RESUME_KEY,
-                &ResumeEntry {
-                    data,
-                    declined: None,
-                },
-            )?;
+            // Finish the action only for the account that started it.
+            let declined = match &resume_for {
+                Some(sub) if *sub != session.account.sub => Some(
+                    "You came back signed in as a different user, so nothing was sent. Your input is kept."
+                        .to_owned(),
+                ),
+                _ => None,
+            };
+            storage::save(RESUME_KEY, &ResumeEntry { data, declined })?;
         }
         Ok(())
     }
@@ -343,6 +368,16 @@ fn provider_refusal(e: ProviderError, pending: Option<PendingSignIn>) -> AppErro
     );
     if let Some(p) = &pending {
         if p.silent && needs_interaction {
+            // Keep what the user was doing: the page restores it (unsent) after they sign in.
+            if let Some(data) = &p.resume {
+                let _ = storage::save(
+                    RESUME_KEY,
+                    &ResumeEntry {
+                        data: data.clone(),
+                        declined: Some("Your session ended before this was sent. Your input is kept; send it again.".into()),
+                    },
+                );
+            }
             return AppError::new(
                 "Your session has ended and couldn't be renewed without you. Sign in again to continue.",
                 Action::SignIn,

@@ -8,14 +8,14 @@ use leptos::prelude::*;
 use crate::auth::id_token;
 use crate::auth::secret::{AccessToken, Secret};
 use crate::auth::session::{Plan, Session};
-use crate::auth::tabs::{family_key, is_stale, TabMessage};
+use crate::auth::tabs::{family_key, is_current, is_stale, TabMessage};
 use crate::auth::token::{
     classify_refresh_error, parse_token_response, refresh_body, RefreshFailure,
 };
 use crate::error::AppError;
 use crate::platform::{browser, http, locks, storage};
 use crate::state::auth::{
-    broadcast, metadata, provider_unreachable, verify_signature, AuthContext,
+    broadcast, metadata, provider_unreachable, signed_out, verify_signature, AuthContext,
 };
 
 /// Why no token could be had without the user.
@@ -49,7 +49,7 @@ pub async fn token_for(auth: AuthContext, scopes: &[String]) -> Result<AccessTok
     // Under the lock, look again: another caller (here or in another tab) may have refreshed.
     let mut session = auth.session().ok_or(TokenError::SignInAgain)?;
     if is_stale(&session, storage::shared::get_u32(&key)) {
-        session = current_from_peers(auth, session)
+        session = current_from_peers(auth, session, &key)
             .await
             .ok_or(TokenError::SignInAgain)?;
     }
@@ -65,6 +65,12 @@ pub async fn token_for(auth: AuthContext, scopes: &[String]) -> Result<AccessTok
     let reply = http::post_form(&metadata.token_endpoint, &body)
         .await
         .map_err(|e| provider_unreachable(e, &metadata.token_endpoint))?;
+    if signed_out() {
+        return Err(TokenError::Failed(AppError::new(
+            "You have signed out.",
+            crate::error::Action::None,
+        )));
+    }
     let response = match parse_token_response(reply.status, &reply.body, scopes) {
         Ok(r) => r,
         Err(e) => {
@@ -79,12 +85,15 @@ pub async fn token_for(auth: AuthContext, scopes: &[String]) -> Result<AccessTok
             )
         }
     };
-    if let Some(new_id) = &response.id_token {
-        let decoded = id_token::decode(new_id.expose()).map_err(AppError::from)?;
-        id_token::check_refreshed(&decoded, &session.account, &config.client_id)
-            .map_err(AppError::from)?;
-        verify_signature(&metadata, &decoded).await?;
-        session.id_token = new_id.clone();
+    // The old refresh token is spent from here on: if the answer can't be used, forget the
+    // refresh token rather than offer it again (the next call signs in silently instead).
+    if let Some(new_id) = response.id_token.clone() {
+        if let Err(e) = check_new_id_token(&metadata, &new_id, &session, &config.client_id).await {
+            session.refresh_token = None;
+            let _ = auth.save_session(&session);
+            return Err(TokenError::Failed(e));
+        }
+        session.id_token = new_id;
     }
     let token = response.access_token.clone();
     session.store_refreshed(response, browser::now_secs());
@@ -96,9 +105,20 @@ pub async fn token_for(auth: AuthContext, scopes: &[String]) -> Result<AccessTok
     Ok(token)
 }
 
+async fn check_new_id_token(
+    metadata: &crate::auth::discovery::ProviderMetadata,
+    raw: &crate::auth::secret::IdToken,
+    session: &Session,
+    client_id: &str,
+) -> Result<(), AppError> {
+    let decoded = id_token::decode(raw.expose())?;
+    id_token::check_refreshed(&decoded, &session.account, client_id, browser::now_secs())?;
+    verify_signature(metadata, &decoded).await
+}
+
 /// Asks live tabs of the same family for the current session and waits briefly for one to
 /// answer (the answer arrives through the channel handler, which stores it).
-async fn current_from_peers(auth: AuthContext, session: Session) -> Option<Session> {
+async fn current_from_peers(auth: AuthContext, session: Session, key: &str) -> Option<Session> {
     broadcast(&TabMessage::Need {
         family: session.family.clone(),
         generation: session.generation,
@@ -108,7 +128,10 @@ async fn current_from_peers(auth: AuthContext, session: Session) -> Option<Sessi
         browser::sleep_ms(100).await;
         waited += 100;
         if let Some(current) = auth.session() {
-            if current.generation > session.generation {
+            // Only a session that has caught up with what the family published will do.
+            if current.generation > session.generation
+                && is_current(&current, storage::shared::get_u32(key))
+            {
                 return Some(current);
             }
         }

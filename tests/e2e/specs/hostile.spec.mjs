@@ -329,6 +329,18 @@ test.describe('API answers', () => {
     });
   }
 
+  test('an insufficient_scope challenge for another resource is not turned into a consent request', async ({ page, request }) => {
+    const seen = watchTokenRequests(page);
+    await apiNextFailure(request, {
+      kind: 'status', status: 403, body: 'forbidden',
+      headers: { 'WWW-Authenticate': 'Bearer error="insufficient_scope", scope="https://graph.microsoft.com/Mail.ReadWrite"' },
+    });
+    await lookUp(page);
+    await expect(page.getByRole('alert')).toContainText("You don't have permission for this.");
+    expect(seen.authorize, 'no redirect to ask for a foreign scope').toHaveLength(0);
+    expect(new URL(page.url()).origin).toBe(SPA);
+  });
+
   test('markup in report fields renders as text', async ({ page, request }) => {
     const evil = '<img src=x onerror="window.__pwned=1"><b>bold</b>';
     await apiNextFailure(request, {

@@ -122,6 +122,47 @@ test('signing out in one tab signs out the other without a reload', async ({ pag
   expect(holdsTokens(await storageOf(twin))).toBe(false);
 });
 
+test('a refresh still under way when another tab signs out stores nothing', async ({ page, context, request }) => {
+  await idpAdmin(request, 'config', { access_ttl: 3 });
+  await signIn(page);
+  await page.goto('/weather');
+  const twin = await duplicateTab(context, (await storageOf(page)).session, '/weather');
+  // The twin's refresh answer is held back long enough for the sign-out to happen first.
+  let held = 0;
+  await twin.route(/\/oauth2\/v2\.0\/token$/, async (route) => {
+    held += 1;
+    await sleep(2500);
+    await route.continue();
+  });
+  await sleep(3500);
+  await lookUp(twin);
+  await expect.poll(() => held).toBe(1);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(twin.getByRole('button', { name: 'Sign in', exact: true })).toBeVisible();
+  await sleep(3000); // the held refresh has now answered
+  expect(holdsTokens(await storageOf(twin)), 'the late refresh stored nothing').toBe(false);
+  await expect(twin.getByRole('button', { name: 'Sign in', exact: true })).toBeVisible();
+});
+
+test('a failed silent renewal keeps the report the user typed', async ({ page, request }) => {
+  await idpAdmin(request, 'config', { access_ttl: 2, refresh_ttl: 4 });
+  await signIn(page);
+  await page.goto('/reports');
+  await expect(page.getByText('No reports yet.')).toBeVisible();
+  await sleep(4500);
+  await idpAdmin(request, 'end-sessions', {});
+  await page.getByLabel('Description').fill('Thunder at noon');
+  await page.getByLabel('City').fill('Denver');
+  await page.getByRole('button', { name: 'Add report' }).click();
+  await expect(page.getByRole('alert')).toContainText("couldn't be renewed without you");
+  await page.getByRole('button', { name: 'Sign in again' }).click();
+  await submitCredentials(page);
+  await page.waitForURL(`${SPA}/reports`);
+  await expect(page.getByLabel('Description')).toHaveValue('Thunder at noon');
+  await expect(page.getByLabel('City')).toHaveValue('Denver');
+  await expect(page.getByRole('alert')).toContainText('Your session ended before this was sent');
+});
+
 test('the session shows how long it has left', async ({ page }) => {
   await signIn(page);
   await expect(page.getByText(/Session ends in 23 h 59 min|Session ends in 24 h/)).toBeVisible();
