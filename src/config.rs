@@ -163,10 +163,12 @@ pub fn parse_config(body: &str, origin: &str) -> Result<Config, ConfigError> {
             "must be the application (client) ID, e.g. a GUID",
         ));
     }
+    // Kept as origin + path, spelled exactly like the page's origin: the provider compares
+    // redirect URIs as strings.
     let same_origin = |value: &str, field: &str| -> Result<String, ConfigError> {
         let checked = url_field(value, field)?;
         match parse_absolute(&checked) {
-            Some(u) if u.origin() == origin => Ok(checked),
+            Some(u) if u.origin() == origin => Ok(format!("{}{}", u.origin(), u.path)),
             _ => Err(ConfigError::new(
                 field,
                 format!("must be on this site's origin ({origin})"),
@@ -337,6 +339,20 @@ mod tests {
         let mut v = sample();
         v["redirect_uri"] = "http://localhost:8080/auth/callback".into();
         assert!(parse(&v).is_ok());
+
+        for spelled in [
+            "http://LOCALHOST:8080/auth/callback",
+            "HTTP://localhost:8080/auth/callback",
+            "http://localhost:08080/auth/callback",
+        ] {
+            let mut v = sample();
+            v["redirect_uri"] = spelled.into();
+            assert_eq!(
+                parse(&v).unwrap().redirect_uri,
+                "http://localhost:8080/auth/callback",
+                "{spelled}"
+            );
+        }
 
         let mut v = sample();
         v["post_logout_redirect_uri"] = "".into();

@@ -69,12 +69,21 @@ pub enum QueryError {
 
 /// Decodes one `application/x-www-form-urlencoded` component (`+` is a space).
 pub fn decode_component(s: &str) -> Option<String> {
+    decode(s, true)
+}
+
+/// Decodes `%XX` escapes only (in a path, `+` is a plus).
+pub fn percent_decode(s: &str) -> Option<String> {
+    decode(s, false)
+}
+
+fn decode(s: &str, plus_is_space: bool) -> Option<String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'+' => out.push(b' '),
+            b'+' if plus_is_space => out.push(b' '),
             b'%' => {
                 let hi = bytes.get(i + 1).and_then(|b| (*b as char).to_digit(16))?;
                 let lo = bytes.get(i + 2).and_then(|b| (*b as char).to_digit(16))?;
@@ -175,6 +184,10 @@ pub fn parse_absolute(input: &str) -> Option<AbsoluteUrl> {
     }
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
         let (h, after) = v6.split_once(']')?;
+        // Brackets are for IPv6 literals only (RFC 3986 §3.2.2).
+        if !h.contains(':') {
+            return None;
+        }
         let port = match after {
             "" => None,
             p => Some(p.strip_prefix(':')?),
@@ -238,9 +251,10 @@ pub fn sanitize_return_path(candidate: &str) -> String {
     if lowered.contains("%2f") || lowered.contains("%5c") || lowered.contains("%00") {
         return HOME.to_owned();
     }
-    match decode_component(path) {
+    match percent_decode(path) {
         Some(decoded)
             if !decoded.starts_with("//")
+                && !decoded.contains(':')
                 && !decoded.contains('\\')
                 && !decoded.chars().any(|c| c.is_control() || c.is_whitespace())
                 // `.`/`..` segments (raw or encoded) could resolve to `//host` once normalised.
@@ -332,6 +346,8 @@ mod tests {
             "https:///path",
             "javascript://alert(1)%0a",
             "https://ex\\ample.com",
+            "http://[localhost]:8080/",
+            "https://[evil.example]/",
         ] {
             let parsed = parse_absolute(bad);
             assert!(
@@ -346,6 +362,7 @@ mod tests {
     fn return_paths_stay_on_this_origin() {
         for good in [
             "/",
+            "/a+b",
             "/weather",
             "/weather?city=Paris",
             "/a/b#frag",
@@ -377,6 +394,8 @@ mod tests {
             "/a/../..//evil.example",
             "/./weather",
             "/%2E/x",
+            "/%3A",
+            "/x%3ay",
         ] {
             assert_eq!(sanitize_return_path(evil), "/", "{evil:?} was accepted");
         }

@@ -38,15 +38,25 @@ impl BearerChallenge {
                 _ => ChallengeAction::GiveUp,
             },
             (401, Some("invalid_token") | None) => ChallengeAction::RenewAndRetry,
-            (403, Some("insufficient_scope")) => match &self.scope {
-                Some(s) if !s.trim().is_empty() => ChallengeAction::RequestScopes(
-                    s.split_ascii_whitespace().map(str::to_owned).collect(),
-                ),
-                _ => ChallengeAction::GiveUp,
+            (403, Some("insufficient_scope")) => match self.scope.as_deref().and_then(scope_tokens)
+            {
+                Some(scopes) => ChallengeAction::RequestScopes(scopes),
+                None => ChallengeAction::GiveUp,
             },
             _ => ChallengeAction::GiveUp,
         }
     }
+}
+
+/// Space-delimited scope tokens (RFC 6749 §3.3: NQCHAR only); `None` if empty or odd.
+fn scope_tokens(s: &str) -> Option<Vec<String>> {
+    let nqchar = |c: char| c == '!' || ('#'..='[').contains(&c) || (']'..='~').contains(&c);
+    let tokens: Vec<String> = s
+        .split(' ')
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect();
+    (!tokens.is_empty() && tokens.iter().all(|t| t.chars().all(nqchar))).then_some(tokens)
 }
 
 /// The full scopes an `insufficient_scope` challenge asks for: `weather.write` means the API's
@@ -93,7 +103,11 @@ pub fn parse_bearer(header: &str) -> Option<BearerChallenge> {
             p.i += 1;
             p.skip_ws();
             let value = if p.peek() == Some(b'"') {
-                p.quoted()?
+                // An unclosed quote ends the header: keep what was read before it.
+                match p.quoted() {
+                    Some(v) => v,
+                    None => return found,
+                }
             } else {
                 p.token().unwrap_or_default()
             };
@@ -266,6 +280,14 @@ mod tests {
 
     #[test]
     fn garbage_is_not_a_challenge() {
+        let c = parse(r#"Bearer error="invalid_token", error_description="never closed"#);
+        assert_eq!(
+            c.error.as_deref(),
+            Some("invalid_token"),
+            "what came before an unclosed quote is kept"
+        );
+        let blank = parse("Bearer error=\"insufficient_scope\", scope=\"\u{b}\"");
+        assert_eq!(blank.action(403), ChallengeAction::GiveUp);
         for h in [
             "",
             "   ",
