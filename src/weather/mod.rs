@@ -315,7 +315,88 @@ pub fn parse_response(status: u16, body: &str) -> Result<Conditions, ApiError> {
 
 /// A reading with one decimal, e.g. `21.4 °C`.
 pub fn format_value(v: f64, unit: &str) -> String {
-    format!("{v:.1} {unit}")
+    format!("{} {unit}", fixed(v, 1))
+}
+
+/// `v` with `decimals` (0 or 1) fraction digits, exactly as `format!("{v:.1}")` would write it
+/// (round half to even on the exact binary value), without pulling core's float formatting
+/// (several kilobytes of wasm) into the app.
+pub fn fixed(v: f64, decimals: u32) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    let sign = if v.is_sign_negative() { "-" } else { "" };
+    if v.is_infinite() {
+        return format!("{sign}inf");
+    }
+    let scale: u128 = if decimals == 0 { 1 } else { 10 };
+    let bits = v.to_bits();
+    let exp = ((bits >> 52) & 0x7ff) as i32;
+    let frac = bits & ((1 << 52) - 1);
+    // v = mantissa * 2^shift exactly.
+    let (mantissa, shift) = if exp == 0 {
+        (frac, -1074)
+    } else {
+        (frac | (1 << 52), exp - 1075)
+    };
+    // The value times `scale`, rounded half to even, as an integer.
+    let scaled: u128 = if shift >= 0 {
+        // At least 2^52: far beyond any reading; digits are exact integers.
+        let digits = big_decimal(mantissa, shift as u32);
+        let int = if decimals == 0 {
+            digits
+        } else {
+            format!("{digits}.0")
+        };
+        return format!("{sign}{int}");
+    } else if shift < -120 {
+        0 // below 2^-67: rounds to zero at one decimal
+    } else {
+        let n = u128::from(mantissa) * scale;
+        let s = (-shift) as u32;
+        let q = n >> s;
+        let r = n & ((1u128 << s) - 1);
+        let half = 1u128 << (s - 1);
+        if r > half || (r == half && q & 1 == 1) {
+            q + 1
+        } else {
+            q
+        }
+    };
+    if decimals == 0 {
+        format!("{sign}{scaled}")
+    } else {
+        format!("{sign}{}.{}", scaled / 10, scaled % 10)
+    }
+}
+
+/// `mantissa * 2^shift` in decimal (shift ≥ 0), by doubling a decimal digit string.
+fn big_decimal(mantissa: u64, shift: u32) -> String {
+    // Little-endian base-10^9 limbs.
+    let mut limbs: Vec<u64> = vec![mantissa % 1_000_000_000, mantissa / 1_000_000_000];
+    for _ in 0..shift {
+        let mut carry = 0;
+        for l in limbs.iter_mut() {
+            let x = *l * 2 + carry;
+            *l = x % 1_000_000_000;
+            carry = x / 1_000_000_000;
+        }
+        if carry > 0 {
+            limbs.push(carry);
+        }
+    }
+    while limbs.len() > 1 && limbs.last() == Some(&0) {
+        limbs.pop();
+    }
+    let mut out = String::new();
+    for (i, l) in limbs.iter().rev().enumerate() {
+        if i == 0 {
+            out.push_str(&l.to_string());
+        } else {
+            out.push_str(&format!("{l:09}"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -463,6 +544,57 @@ mod tests {
         });
         let text = serde_json::to_string(&r).unwrap();
         assert_eq!(serde_json::from_str::<Resume>(&text).unwrap(), r);
+    }
+
+    #[test]
+    fn fixed_point_matches_core_formatting() {
+        let mut samples = vec![
+            0.0,
+            -0.0,
+            0.05,
+            0.15,
+            0.25,
+            0.35,
+            0.45,
+            -0.05,
+            -0.25,
+            0.5,
+            1.5,
+            2.5,
+            -2.5,
+            21.45,
+            21.449999,
+            1013.0,
+            99.95,
+            -40.04,
+            1e-300,
+            5e-324,
+            -1e-20,
+            123456789.25,
+            4503599627370495.5,
+            4503599627370496.0,
+            9007199254740993.0,
+            1e22,
+            1.7976931348623157e308,
+            f64::MIN_POSITIVE,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ];
+        // A deterministic spread of values and of exact ties.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for i in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            samples.push(f64::from_bits(x));
+            samples.push((x % 2_000_000) as f64 / 1000.0 - 1000.0);
+            samples.push(f64::from(i as u32) / 20.0 - 300.0);
+        }
+        for v in samples {
+            assert_eq!(fixed(v, 1), format!("{v:.1}"), "{v:e}");
+            assert_eq!(fixed(v, 0), format!("{v:.0}"), "{v:e}");
+        }
     }
 
     #[test]
