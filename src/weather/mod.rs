@@ -1,7 +1,7 @@
 //! The course's weather API (`GET /api/weather/{city}`): request building, response reading and
 //! the plain messages for each failure. Pure: the adapter sends, this module decides.
 
-use serde::{Deserialize, Serialize};
+use crate::json::{FromJson, ToJson, Value};
 
 use crate::url::{encode_path_segment, form_encode};
 
@@ -114,7 +114,7 @@ impl WeatherQuery {
 }
 
 /// A report as the user types it (`POST /api/reports`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ReportDraft {
     pub description: String,
     pub city: String,
@@ -138,32 +138,67 @@ impl ReportDraft {
             "" => "US",
             c => c,
         };
-        Ok(serde_json::json!({
-            "description": description,
-            "location": { "city": city, "state": state, "country": country }
+        // Members in the order serde_json wrote them (sorted), `state` null when empty.
+        Ok(Value::object([
+            ("description", Some(description.into())),
+            (
+                "location",
+                Some(Value::object([
+                    ("city", Some(city.into())),
+                    ("country", Some(country.into())),
+                    ("state", Some(state.map_or(Value::Null, Value::from))),
+                ])),
+            ),
+        ])
+        .to_json_string())
+    }
+
+    fn read(v: &Value) -> Option<Self> {
+        Some(Self {
+            description: v.field("description")?,
+            city: v.field("city")?,
+            state: v.field("state")?,
+            country: v.field("country")?,
         })
-        .to_string())
     }
 }
 
 /// Where a report was made.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportLocation {
     pub city: String,
-    #[serde(default)]
     pub state: Option<String>,
-    #[serde(default)]
     pub country: Option<String>,
 }
 
+impl FromJson for ReportLocation {
+    fn from_json(v: &Value) -> Option<Self> {
+        Some(Self {
+            city: v.field("city")?,
+            state: v.opt_field("state")?,
+            country: v.opt_field("country")?,
+        })
+    }
+}
+
 /// A stored report (`GET /api/reports`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
     pub id: String,
     pub description: String,
     pub location: ReportLocation,
-    #[serde(default)]
     pub created_date: Option<String>,
+}
+
+impl FromJson for Report {
+    fn from_json(v: &Value) -> Option<Self> {
+        Some(Self {
+            id: v.field("id")?,
+            description: v.field("description")?,
+            location: v.field("location")?,
+            created_date: v.opt_field("created_date")?,
+        })
+    }
 }
 
 impl Report {
@@ -192,7 +227,7 @@ impl Report {
 /// Reads `GET /api/reports`: newest first, whatever order the API used.
 pub fn parse_reports(status: u16, body: &str) -> Result<Vec<Report>, ApiError> {
     check_status(status, body)?;
-    let mut reports: Vec<Report> = serde_json::from_str(body).map_err(|_| ApiError::Malformed)?;
+    let mut reports: Vec<Report> = crate::json::from_str(body).ok_or(ApiError::Malformed)?;
     reports.sort_by(|a, b| b.created_date.cmp(&a.created_date));
     Ok(reports)
 }
@@ -200,15 +235,14 @@ pub fn parse_reports(status: u16, body: &str) -> Result<Vec<Report>, ApiError> {
 /// Reads the answer to `POST /api/reports`.
 pub fn parse_created(status: u16, body: &str) -> Result<Report, ApiError> {
     if status == 201 {
-        return serde_json::from_str(body).map_err(|_| ApiError::Malformed);
+        return crate::json::from_str(body).ok_or(ApiError::Malformed);
     }
     check_status(status, body)?;
-    serde_json::from_str(body).map_err(|_| ApiError::Malformed)
+    crate::json::from_str(body).ok_or(ApiError::Malformed)
 }
 
 /// An action interrupted by a round trip to the provider, to finish on return.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "action")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resume {
     Weather {
         city: String,
@@ -219,8 +253,50 @@ pub enum Resume {
     AddReport(ReportDraft),
 }
 
+/// Written as `{"action": variant, ...fields}`.
+impl ToJson for Resume {
+    fn to_json(&self) -> Value {
+        match self {
+            Resume::Weather {
+                city,
+                state,
+                country,
+                units,
+            } => Value::object([
+                ("action", Some("Weather".into())),
+                ("city", Some(city.to_json())),
+                ("state", Some(state.to_json())),
+                ("country", Some(country.to_json())),
+                ("units", Some(units.to_json())),
+            ]),
+            Resume::AddReport(d) => Value::object([
+                ("action", Some("AddReport".into())),
+                ("description", Some(d.description.to_json())),
+                ("city", Some(d.city.to_json())),
+                ("state", Some(d.state.to_json())),
+                ("country", Some(d.country.to_json())),
+            ]),
+        }
+    }
+}
+
+impl FromJson for Resume {
+    fn from_json(v: &Value) -> Option<Self> {
+        match v.field::<String>("action")?.as_str() {
+            "Weather" => Some(Resume::Weather {
+                city: v.field("city")?,
+                state: v.field("state")?,
+                country: v.field("country")?,
+                units: v.field("units")?,
+            }),
+            "AddReport" => ReportDraft::read(v).map(Resume::AddReport),
+            _ => None,
+        }
+    }
+}
+
 /// Current conditions: the OpenWeather `main` block.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Conditions {
     pub temp: f64,
     pub feels_like: f64,
@@ -228,6 +304,19 @@ pub struct Conditions {
     pub temp_max: f64,
     pub pressure: f64,
     pub humidity: f64,
+}
+
+impl FromJson for Conditions {
+    fn from_json(v: &Value) -> Option<Self> {
+        Some(Self {
+            temp: v.field("temp")?,
+            feels_like: v.field("feels_like")?,
+            temp_min: v.field("temp_min")?,
+            temp_max: v.field("temp_max")?,
+            pressure: v.field("pressure")?,
+            humidity: v.field("humidity")?,
+        })
+    }
 }
 
 /// Every way a call to the API can fail, as the user should hear it.
@@ -278,7 +367,7 @@ fn check_status(status: u16, body: &str) -> Result<(), ApiError> {
 pub fn parse_response(status: u16, body: &str) -> Result<Conditions, ApiError> {
     match status {
         200 => {
-            let c: Conditions = serde_json::from_str(body).map_err(|_| ApiError::Malformed)?;
+            let c: Conditions = crate::json::from_str(body).ok_or(ApiError::Malformed)?;
             let all = [
                 c.temp,
                 c.feels_like,
@@ -542,8 +631,8 @@ mod tests {
             city: "c".into(),
             ..Default::default()
         });
-        let text = serde_json::to_string(&r).unwrap();
-        assert_eq!(serde_json::from_str::<Resume>(&text).unwrap(), r);
+        let text = crate::json::to_string(&r);
+        assert_eq!(crate::json::from_str::<Resume>(&text).unwrap(), r);
     }
 
     #[test]
