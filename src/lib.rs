@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod json;
 pub mod url;
 pub mod weather;
 

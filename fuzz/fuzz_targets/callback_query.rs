@@ -25,20 +25,21 @@ fn meta(iss_required: bool, template: bool) -> ProviderMetadata {
     } else {
         ISSUER
     };
-    serde_json::from_value(serde_json::json!({
+    let text = serde_json::json!({
         "issuer": issuer,
         "authorization_endpoint": "https://login.example/a",
         "token_endpoint": "https://login.example/t",
         "jwks_uri": "https://login.example/k",
         "authorization_response_iss_parameter_supported": iss_required,
-    }))
-    .expect("ProviderMetadata")
+    })
+    .to_string();
+    nimbus::json::from_str(&text).expect("ProviderMetadata")
 }
 
-/// Built through serde (as the app reads it back from sessionStorage), so that fields the
-/// core adds later with `#[serde(default)]` need no change here.
+/// Built from JSON (as the app reads it back from sessionStorage), so that optional fields the
+/// core adds later need no change here.
 fn pending() -> PendingSignIn {
-    serde_json::from_value(serde_json::json!({
+    let text = serde_json::json!({
         "state": STATE,
         "nonce": "n-456",
         "verifier": "v",
@@ -46,8 +47,9 @@ fn pending() -> PendingSignIn {
         "created_at": CREATED_AT,
         "redirect_uri": "http://localhost:8080/auth/callback",
         "scopes": [],
-    }))
-    .expect("a PendingSignIn")
+    })
+    .to_string();
+    nimbus::json::from_str(&text).expect("a PendingSignIn")
 }
 
 fuzz_target!(|data: &[u8]| {

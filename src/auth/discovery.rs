@@ -1,7 +1,7 @@
 //! Provider metadata (OpenID Connect Discovery 1.0 §3, §4.3) and the issuer rules of the
 //! Microsoft identity platform, where multi-tenant authorities publish a `{tenantid}` template.
 
-use serde::Deserialize;
+use crate::json::{FromJson, ToJson, Value};
 
 use super::error::AuthError;
 use crate::url::parse_absolute;
@@ -10,17 +10,54 @@ use crate::url::parse_absolute;
 pub const TENANT_TEMPLATE: &str = "{tenantid}";
 
 /// The fields of the discovery document this client uses, checked.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderMetadata {
     pub issuer: String,
     pub authorization_endpoint: String,
     pub token_endpoint: String,
-    #[serde(default)]
     pub end_session_endpoint: Option<String>,
     pub jwks_uri: String,
     /// RFC 9207 §3: when true, `iss` is required in every authorization response.
-    #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
+}
+
+impl ToJson for ProviderMetadata {
+    fn to_json(&self) -> Value {
+        Value::object([
+            ("issuer", Some(self.issuer.to_json())),
+            (
+                "authorization_endpoint",
+                Some(self.authorization_endpoint.to_json()),
+            ),
+            ("token_endpoint", Some(self.token_endpoint.to_json())),
+            (
+                "end_session_endpoint",
+                Some(self.end_session_endpoint.to_json()),
+            ),
+            ("jwks_uri", Some(self.jwks_uri.to_json())),
+            (
+                "authorization_response_iss_parameter_supported",
+                Some(
+                    self.authorization_response_iss_parameter_supported
+                        .to_json(),
+                ),
+            ),
+        ])
+    }
+}
+
+impl FromJson for ProviderMetadata {
+    fn from_json(v: &Value) -> Option<Self> {
+        Some(Self {
+            issuer: v.field("issuer")?,
+            authorization_endpoint: v.field("authorization_endpoint")?,
+            token_endpoint: v.field("token_endpoint")?,
+            end_session_endpoint: v.opt_field("end_session_endpoint")?,
+            jwks_uri: v.field("jwks_uri")?,
+            authorization_response_iss_parameter_supported: v
+                .field_or_default("authorization_response_iss_parameter_supported")?,
+        })
+    }
 }
 
 /// The issuer this authority must publish: the authority itself, without a trailing slash.
@@ -58,9 +95,9 @@ pub fn is_tenant_id(s: &str) -> bool {
 
 /// Parses and checks a discovery document fetched from `{authority}/.well-known/openid-configuration`.
 pub fn parse_metadata(authority: &str, body: &str) -> Result<ProviderMetadata, AuthError> {
-    let meta: ProviderMetadata = serde_json::from_str(body).map_err(|_| {
-        AuthError::DiscoveryMalformed("not a JSON discovery document with the required fields")
-    })?;
+    let meta: ProviderMetadata = crate::json::from_str(body).ok_or(
+        AuthError::DiscoveryMalformed("not a JSON discovery document with the required fields"),
+    )?;
     let expected = expected_issuer(authority);
     let issuer_ok = meta.issuer == expected
         || (is_multi_tenant(authority) && meta.issuer.contains(TENANT_TEMPLATE) && {

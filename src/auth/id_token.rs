@@ -2,10 +2,9 @@
 //! own error, checked in a fixed order. Signature verification is the adapter's job (WebCrypto);
 //! this module decides which algorithm is acceptable and what the claims must say.
 
+use crate::json::{FromJson, ToJson, Value};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::discovery::{is_tenant_id, TENANT_TEMPLATE};
 use super::error::AuthError;
@@ -19,11 +18,19 @@ pub const CLOCK_SKEW_SECS: u64 = 300;
 pub const ALLOWED_ALGORITHMS: &[&str] = &["RS256"];
 
 /// The JOSE header fields that matter.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JwtHeader {
     pub alg: String,
-    #[serde(default)]
     pub kid: Option<String>,
+}
+
+impl FromJson for JwtHeader {
+    fn from_json(v: &Value) -> Option<Self> {
+        Some(Self {
+            alg: v.field("alg")?,
+            kid: v.opt_field("kid")?,
+        })
+    }
 }
 
 /// The claims of an ID token that this client reads.
@@ -78,14 +85,16 @@ pub fn decode(token: &str) -> Result<DecodedJwt, AuthError> {
     else {
         return Err(AuthError::IdTokenMalformed("not three segments"));
     };
-    let header: JwtHeader = serde_json::from_slice(&b64(h, "header encoding")?)
-        .map_err(|_| AuthError::IdTokenMalformed("header JSON"))?;
-    let payload: Value = serde_json::from_slice(&b64(p, "payload encoding")?)
+    let header = crate::json::parse_bytes(&b64(h, "header encoding")?)
+        .ok()
+        .and_then(|v| JwtHeader::from_json(&v))
+        .ok_or(AuthError::IdTokenMalformed("header JSON"))?;
+    let obj = crate::json::parse_bytes(&b64(p, "payload encoding")?)
         .map_err(|_| AuthError::IdTokenMalformed("payload JSON"))?;
     let signature = b64(s, "signature encoding")?;
-    let obj = payload
-        .as_object()
-        .ok_or(AuthError::IdTokenMalformed("payload is not an object"))?;
+    if !obj.is_object() {
+        return Err(AuthError::IdTokenMalformed("payload is not an object"));
+    }
     let aud = match obj.get("aud") {
         Some(Value::String(a)) => vec![a.clone()],
         Some(Value::Array(items)) => items
@@ -223,7 +232,7 @@ pub fn check_refreshed(
 }
 
 /// The signed-in person as the page shows them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
     pub sub: String,
     pub name: String,
@@ -231,6 +240,32 @@ pub struct Account {
     pub tenant_id: Option<String>,
     pub object_id: Option<String>,
     pub issuer: String,
+}
+
+impl ToJson for Account {
+    fn to_json(&self) -> Value {
+        Value::object([
+            ("sub", Some(self.sub.to_json())),
+            ("name", Some(self.name.to_json())),
+            ("username", Some(self.username.to_json())),
+            ("tenant_id", Some(self.tenant_id.to_json())),
+            ("object_id", Some(self.object_id.to_json())),
+            ("issuer", Some(self.issuer.to_json())),
+        ])
+    }
+}
+
+impl FromJson for Account {
+    fn from_json(v: &Value) -> Option<Self> {
+        Some(Self {
+            sub: v.field("sub")?,
+            name: v.field("name")?,
+            username: v.opt_field("username")?,
+            tenant_id: v.opt_field("tenant_id")?,
+            object_id: v.opt_field("object_id")?,
+            issuer: v.field("issuer")?,
+        })
+    }
 }
 
 impl From<&IdClaims> for Account {

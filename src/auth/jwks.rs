@@ -2,13 +2,13 @@
 //! itself is verified by the browser (WebCrypto, RSASSA-PKCS1-v1_5 with SHA-256), so no RSA code
 //! ships in the bundle; this module decides *which* key may verify it.
 
-use serde::{Deserialize, Serialize};
+use crate::json::{FromJson, ToJson, Value};
 
 use super::error::AuthError;
 use super::id_token::JwtHeader;
 
 /// One RSA public key from the JWKS, as WebCrypto imports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RsaKey {
     pub kid: Option<String>,
     /// Modulus, base64url.
@@ -17,17 +17,34 @@ pub struct RsaKey {
     pub e: String,
 }
 
-#[derive(Deserialize)]
-struct RawJwks {
-    keys: Vec<serde_json::Value>,
+impl ToJson for RsaKey {
+    fn to_json(&self) -> Value {
+        Value::object([
+            ("kid", Some(self.kid.to_json())),
+            ("n", Some(self.n.to_json())),
+            ("e", Some(self.e.to_json())),
+        ])
+    }
+}
+
+impl FromJson for RsaKey {
+    fn from_json(v: &Value) -> Option<Self> {
+        Some(Self {
+            kid: v.opt_field("kid")?,
+            n: v.field("n")?,
+            e: v.field("e")?,
+        })
+    }
 }
 
 /// Reads a JWKS, keeping only keys usable to verify RS256 signatures: `kty` RSA, `use` absent
 /// or `sig`, `alg` absent or RS256, `n` and `e` present, a modulus of at least 2048 bits.
 pub fn parse_jwks(body: &str) -> Result<Vec<RsaKey>, AuthError> {
-    let raw: RawJwks = serde_json::from_str(body).map_err(|_| AuthError::JwksMalformed)?;
+    let raw = crate::json::parse(body).map_err(|_| AuthError::JwksMalformed)?;
     let keys: Vec<RsaKey> = raw
-        .keys
+        .get("keys")
+        .and_then(Value::as_array)
+        .ok_or(AuthError::JwksMalformed)?
         .iter()
         .filter_map(|k| {
             let field = |name: &str| k.get(name).and_then(|v| v.as_str());

@@ -1,7 +1,7 @@
 //! The authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3, OIDC Core §3.1.2.1) and the
 //! pending sign-in that this tab keeps until the response comes back.
 
-use serde::{Deserialize, Serialize};
+use crate::json::{FromJson, ToJson, Value};
 
 use super::pkce::{challenge_s256, SignInSecrets};
 use super::secret::{Nonce, PkceVerifier, Secret, State};
@@ -12,7 +12,7 @@ pub const PENDING_MAX_AGE_SECS: u64 = 15 * 60;
 
 /// Everything the callback needs to finish the sign-in this tab started. Kept in
 /// sessionStorage and removed the moment a callback reads it, whatever happens next.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug)]
 pub struct PendingSignIn {
     pub state: State,
     pub nonce: Nonce,
@@ -24,15 +24,46 @@ pub struct PendingSignIn {
     pub redirect_uri: String,
     pub scopes: Vec<String>,
     /// A `prompt=none` attempt: its failure asks the user to sign in again, nothing more.
-    #[serde(default)]
     pub silent: bool,
     /// What the user was doing, to finish after coming back (e.g. a report to post). Opaque to
     /// the core; kept here, never in the URL.
-    #[serde(default)]
     pub resume: Option<String>,
     /// Who was signed in when the action was interrupted: it is finished only for them.
-    #[serde(default)]
     pub resume_for: Option<String>,
+}
+
+impl ToJson for PendingSignIn {
+    fn to_json(&self) -> Value {
+        Value::object([
+            ("state", Some(self.state.to_json())),
+            ("nonce", Some(self.nonce.to_json())),
+            ("verifier", Some(self.verifier.to_json())),
+            ("return_to", Some(self.return_to.to_json())),
+            ("created_at", Some(self.created_at.to_json())),
+            ("redirect_uri", Some(self.redirect_uri.to_json())),
+            ("scopes", Some(self.scopes.to_json())),
+            ("silent", Some(self.silent.to_json())),
+            ("resume", Some(self.resume.to_json())),
+            ("resume_for", Some(self.resume_for.to_json())),
+        ])
+    }
+}
+
+impl FromJson for PendingSignIn {
+    fn from_json(v: &Value) -> Option<Self> {
+        Some(Self {
+            state: v.field("state")?,
+            nonce: v.field("nonce")?,
+            verifier: v.field("verifier")?,
+            return_to: v.field("return_to")?,
+            created_at: v.field("created_at")?,
+            redirect_uri: v.field("redirect_uri")?,
+            scopes: v.field("scopes")?,
+            silent: v.field_or_default("silent")?,
+            resume: v.opt_field("resume")?,
+            resume_for: v.opt_field("resume_for")?,
+        })
+    }
 }
 
 /// What a sign-in asks for.

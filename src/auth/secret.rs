@@ -3,7 +3,7 @@
 //! Each prints as `[redacted]` in `Debug`, has no `Display`, and gives its value only through
 //! [`Secret::expose`] — the one audited way out. Grep for `expose(` to see every use.
 
-use serde::{Deserialize, Serialize};
+use crate::json::{FromJson, ToJson, Value};
 
 /// Something that must never reach a log, an error message or the console.
 pub trait Secret {
@@ -14,9 +14,20 @@ pub trait Secret {
 macro_rules! secret {
     ($(#[$m:meta])* $name:ident) => {
         $(#[$m])*
-        #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-        #[serde(transparent)]
+        #[derive(Clone, PartialEq, Eq)]
         pub struct $name(String);
+
+        impl ToJson for $name {
+            fn to_json(&self) -> Value {
+                Value::String(self.0.clone())
+            }
+        }
+
+        impl FromJson for $name {
+            fn from_json(v: &Value) -> Option<Self> {
+                String::from_json(v).map(Self)
+            }
+        }
 
         impl $name {
             pub fn new(value: impl Into<String>) -> Self {
@@ -64,9 +75,20 @@ secret!(
 );
 
 /// The PKCE code verifier (RFC 7636 §4.1). Not `Clone`: it is spent once, at the token endpoint.
-#[derive(PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
+#[derive(PartialEq, Eq)]
 pub struct PkceVerifier(String);
+
+impl ToJson for PkceVerifier {
+    fn to_json(&self) -> Value {
+        Value::String(self.0.clone())
+    }
+}
+
+impl FromJson for PkceVerifier {
+    fn from_json(v: &Value) -> Option<Self> {
+        String::from_json(v).map(Self)
+    }
+}
 
 impl PkceVerifier {
     pub fn new(value: impl Into<String>) -> Self {

@@ -9,13 +9,12 @@
 //! - a tab whose generation is behind the published one never redeems its (stale) refresh token:
 //!   it asks live tabs for the current session, and failing that signs in again silently.
 
-use serde::{Deserialize, Serialize};
+use crate::json::{FromJson, ToJson, Value};
 
 use super::session::Session;
 
 /// What tabs tell each other over the BroadcastChannel.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "t")]
+#[derive(Debug)]
 pub enum TabMessage {
     /// A tab rotated its refresh token: here is its session now.
     Rotated { session: Box<Session> },
@@ -23,6 +22,40 @@ pub enum TabMessage {
     Need { family: String, generation: u32 },
     /// The user signed out: every tab forgets its session.
     SignOut,
+}
+
+/// Written as `{"t": variant, ...fields}`.
+impl ToJson for TabMessage {
+    fn to_json(&self) -> Value {
+        match self {
+            TabMessage::Rotated { session } => Value::object([
+                ("t", Some("Rotated".into())),
+                ("session", Some(session.to_json())),
+            ]),
+            TabMessage::Need { family, generation } => Value::object([
+                ("t", Some("Need".into())),
+                ("family", Some(family.to_json())),
+                ("generation", Some(generation.to_json())),
+            ]),
+            TabMessage::SignOut => Value::object([("t", Some("SignOut".into()))]),
+        }
+    }
+}
+
+impl FromJson for TabMessage {
+    fn from_json(v: &Value) -> Option<Self> {
+        match v.field::<String>("t")?.as_str() {
+            "Rotated" => Some(TabMessage::Rotated {
+                session: v.field("session")?,
+            }),
+            "Need" => Some(TabMessage::Need {
+                family: v.field("family")?,
+                generation: v.field("generation")?,
+            }),
+            "SignOut" => Some(TabMessage::SignOut),
+            _ => None,
+        }
+    }
 }
 
 /// What a tab does with a message.
@@ -182,12 +215,11 @@ mod tests {
 
     #[test]
     fn messages_round_trip_as_json() {
-        let text = serde_json::to_string(&TabMessage::Need {
+        let text = crate::json::to_string(&TabMessage::Need {
             family: "f".into(),
             generation: 4,
-        })
-        .unwrap();
+        });
         assert_eq!(text, r#"{"t":"Need","family":"f","generation":4}"#);
-        assert!(serde_json::from_str::<TabMessage>("garbage").is_err());
+        assert!(crate::json::from_str::<TabMessage>("garbage").is_none());
     }
 }

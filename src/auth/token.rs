@@ -2,8 +2,7 @@
 //! reading of its responses (RFC 6749 §5.1, §5.2). Sans-I/O: the adapter posts the body and
 //! hands back the status and text.
 
-use serde::Deserialize;
-use serde_json::Value;
+use crate::json::Value;
 
 use super::error::{AuthError, ProviderError};
 use super::secret::{AccessToken, AuthCode, IdToken, PkceVerifier, RefreshToken, Secret};
@@ -56,7 +55,6 @@ pub struct TokenResponse {
     pub refresh_token_expires_in: Option<u64>,
 }
 
-#[derive(Deserialize)]
 struct RawSuccess {
     access_token: Option<String>,
     token_type: Option<String>,
@@ -67,16 +65,42 @@ struct RawSuccess {
     refresh_token_expires_in: Option<Value>,
 }
 
-#[derive(Deserialize)]
+impl RawSuccess {
+    fn read(body: &str) -> Option<Self> {
+        let v = crate::json::parse(body).ok()?;
+        // A present `null` reads as absent, like any optional field.
+        let any = |k: &str| v.get(k).filter(|x| **x != Value::Null).cloned();
+        Some(Self {
+            access_token: v.opt_field("access_token")?,
+            token_type: v.opt_field("token_type")?,
+            expires_in: any("expires_in"),
+            scope: v.opt_field("scope")?,
+            id_token: v.opt_field("id_token")?,
+            refresh_token: v.opt_field("refresh_token")?,
+            refresh_token_expires_in: any("refresh_token_expires_in"),
+        })
+    }
+}
+
 struct RawError {
     error: String,
     error_description: Option<String>,
 }
 
+impl RawError {
+    fn read(body: &str) -> Option<Self> {
+        let v = crate::json::parse(body).ok()?;
+        Some(Self {
+            error: v.field("error")?,
+            error_description: v.opt_field("error_description")?,
+        })
+    }
+}
+
 /// Seconds given as a JSON number or a numeric string (some providers quote it).
 fn seconds(v: &Value) -> Option<u64> {
     match v {
-        Value::Number(n) => n.as_u64(),
+        Value::Number(_) => v.as_u64(),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
@@ -125,9 +149,9 @@ pub fn parse_token_response(
     requested_scopes: &[String],
 ) -> Result<TokenResponse, AuthError> {
     if !(200..300).contains(&status) {
-        let error = match serde_json::from_str::<RawError>(body) {
-            Ok(e) => ProviderError::new(&e.error, e.error_description.as_deref()),
-            Err(_) => ProviderError::new(
+        let error = match RawError::read(body) {
+            Some(e) => ProviderError::new(&e.error, e.error_description.as_deref()),
+            None => ProviderError::new(
                 match status {
                     429 => "temporarily_unavailable",
                     500..=599 => "server_error",
@@ -138,8 +162,9 @@ pub fn parse_token_response(
         };
         return Err(AuthError::TokenEndpoint { status, error });
     }
-    let raw: RawSuccess = serde_json::from_str(body)
-        .map_err(|_| AuthError::TokenResponseMalformed("the body is not a JSON object"))?;
+    let raw = RawSuccess::read(body).ok_or(AuthError::TokenResponseMalformed(
+        "the body is not a JSON object",
+    ))?;
     let access_token = raw
         .access_token
         .filter(|t| !t.is_empty())

@@ -7,7 +7,7 @@ use leptos::task::spawn_local;
 use crate::components::{ErrorNotice, RequireSignIn};
 use crate::error::AppError;
 use crate::state::{api, auth::AuthContext};
-use crate::weather::{format_value, Conditions, FormError, Resume, Units, WeatherQuery};
+use crate::weather::{fixed, format_value, Conditions, FormError, Resume, Units, WeatherQuery};
 
 #[component]
 pub fn WeatherPage() -> impl IntoView {
@@ -139,8 +139,8 @@ fn Report(conditions: Conditions, units: Units, place: String) -> impl IntoView 
                 <dt>"Temperature"</dt><dd>{format_value(conditions.temp, t)}</dd>
                 <dt>"Feels like"</dt><dd>{format_value(conditions.feels_like, t)}</dd>
                 <dt>"Min / max"</dt><dd>{format!("{} / {}", format_value(conditions.temp_min, t), format_value(conditions.temp_max, t))}</dd>
-                <dt>"Pressure"</dt><dd>{format!("{:.0} hPa", conditions.pressure)}</dd>
-                <dt>"Humidity"</dt><dd>{format!("{:.0} %", conditions.humidity)}</dd>
+                <dt>"Pressure"</dt><dd>{format!("{} hPa", fixed(conditions.pressure, 0))}</dd>
+                <dt>"Humidity"</dt><dd>{format!("{} %", fixed(conditions.humidity, 0))}</dd>
             </dl>
         </section>
     }

@@ -1,8 +1,7 @@
 //! sessionStorage under one key prefix. Tokens live here and nowhere else: never
 //! localStorage, never a URL. Every failure (blocked, full, throwing) becomes an error value.
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
+use crate::json::{FromJson, ToJson};
 
 use crate::error::AppError;
 
@@ -17,12 +16,12 @@ fn storage() -> Result<web_sys::Storage, AppError> {
 }
 
 /// Reads and decodes an entry. A corrupt or foreign entry is removed and reads as absent.
-pub fn load<T: DeserializeOwned>(key: &str) -> Option<T> {
+pub fn load<T: FromJson>(key: &str) -> Option<T> {
     let s = storage().ok()?;
     let raw = s.get_item(&format!("{PREFIX}{key}")).ok()??;
-    match serde_json::from_str(&raw) {
-        Ok(v) => Some(v),
-        Err(_) => {
+    match crate::json::from_str(&raw) {
+        Some(v) => Some(v),
+        None => {
             remove(key);
             None
         }
@@ -30,8 +29,8 @@ pub fn load<T: DeserializeOwned>(key: &str) -> Option<T> {
 }
 
 /// Encodes and writes an entry.
-pub fn save<T: Serialize>(key: &str, value: &T) -> Result<(), AppError> {
-    let raw = serde_json::to_string(value).map_err(|_| AppError::storage("could not encode"))?;
+pub fn save<T: ToJson>(key: &str, value: &T) -> Result<(), AppError> {
+    let raw = crate::json::to_string(value);
     storage()?
         .set_item(&format!("{PREFIX}{key}"), &raw)
         .map_err(|_| AppError::storage("writing failed, storage may be full"))
@@ -49,7 +48,7 @@ pub fn save_raw(key: &str, value: &str) -> Result<(), AppError> {
 }
 
 /// Reads and removes an entry in one go: single-use values (the pending sign-in).
-pub fn take<T: DeserializeOwned>(key: &str) -> Option<T> {
+pub fn take<T: FromJson>(key: &str) -> Option<T> {
     let v = load(key);
     remove(key);
     v

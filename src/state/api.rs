@@ -157,7 +157,7 @@ pub async fn current_weather(
             path,
             json_body: None,
             scopes: vec![auth.config.with_value(|c| c.api.read_scope.clone())],
-            resume: serde_json::to_string(&resume).ok(),
+            resume: Some(crate::json::to_string(&resume)),
             resumed,
         },
     )
@@ -195,7 +195,9 @@ pub async fn add_report(
             path: "/api/reports",
             json_body: Some(body),
             scopes: vec![auth.config.with_value(|c| c.api.write_scope.clone())],
-            resume: serde_json::to_string(&crate::weather::Resume::AddReport(draft.clone())).ok(),
+            resume: Some(crate::json::to_string(&crate::weather::Resume::AddReport(
+                draft.clone(),
+            ))),
             resumed,
         },
     )
@@ -207,7 +209,7 @@ pub async fn add_report(
 pub fn take_resume() -> Option<(crate::weather::Resume, Option<String>)> {
     let entry: crate::state::auth::ResumeEntry =
         crate::platform::storage::take(crate::state::auth::RESUME_KEY)?;
-    let action = serde_json::from_str(&entry.data).ok()?;
+    let action = crate::json::from_str(&entry.data)?;
     Some((action, entry.declined))
 }
 

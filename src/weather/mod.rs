@@ -1,7 +1,7 @@
 //! The course's weather API (`GET /api/weather/{city}`): request building, response reading and
 //! the plain messages for each failure. Pure: the adapter sends, this module decides.
 
-use serde::{Deserialize, Serialize};
+use crate::json::{FromJson, ToJson, Value};
 
 use crate::url::{encode_path_segment, form_encode};
 
@@ -114,7 +114,7 @@ impl WeatherQuery {
 }
 
 /// A report as the user types it (`POST /api/reports`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ReportDraft {
     pub description: String,
     pub city: String,
@@ -138,32 +138,67 @@ impl ReportDraft {
             "" => "US",
             c => c,
         };
-        Ok(serde_json::json!({
-            "description": description,
-            "location": { "city": city, "state": state, "country": country }
+        // Members in the order serde_json wrote them (sorted), `state` null when empty.
+        Ok(Value::object([
+            ("description", Some(description.into())),
+            (
+                "location",
+                Some(Value::object([
+                    ("city", Some(city.into())),
+                    ("country", Some(country.into())),
+                    ("state", Some(state.map_or(Value::Null, Value::from))),
+                ])),
+            ),
+        ])
+        .to_json_string())
+    }
+
+    fn read(v: &Value) -> Option<Self> {
+        Some(Self {
+            description: v.field("description")?,
+            city: v.field("city")?,
+            state: v.field("state")?,
+            country: v.field("country")?,
         })
-        .to_string())
     }
 }
 
 /// Where a report was made.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportLocation {
     pub city: String,
-    #[serde(default)]
     pub state: Option<String>,
-    #[serde(default)]
     pub country: Option<String>,
 }
 
+impl FromJson for ReportLocation {
+    fn from_json(v: &Value) -> Option<Self> {
+        Some(Self {
+            city: v.field("city")?,
+            state: v.opt_field("state")?,
+            country: v.opt_field("country")?,
+        })
+    }
+}
+
 /// A stored report (`GET /api/reports`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
     pub id: String,
     pub description: String,
     pub location: ReportLocation,
-    #[serde(default)]
     pub created_date: Option<String>,
+}
+
+impl FromJson for Report {
+    fn from_json(v: &Value) -> Option<Self> {
+        Some(Self {
+            id: v.field("id")?,
+            description: v.field("description")?,
+            location: v.field("location")?,
+            created_date: v.opt_field("created_date")?,
+        })
+    }
 }
 
 impl Report {
@@ -192,7 +227,7 @@ impl Report {
 /// Reads `GET /api/reports`: newest first, whatever order the API used.
 pub fn parse_reports(status: u16, body: &str) -> Result<Vec<Report>, ApiError> {
     check_status(status, body)?;
-    let mut reports: Vec<Report> = serde_json::from_str(body).map_err(|_| ApiError::Malformed)?;
+    let mut reports: Vec<Report> = crate::json::from_str(body).ok_or(ApiError::Malformed)?;
     reports.sort_by(|a, b| b.created_date.cmp(&a.created_date));
     Ok(reports)
 }
@@ -200,15 +235,14 @@ pub fn parse_reports(status: u16, body: &str) -> Result<Vec<Report>, ApiError> {
 /// Reads the answer to `POST /api/reports`.
 pub fn parse_created(status: u16, body: &str) -> Result<Report, ApiError> {
     if status == 201 {
-        return serde_json::from_str(body).map_err(|_| ApiError::Malformed);
+        return crate::json::from_str(body).ok_or(ApiError::Malformed);
     }
     check_status(status, body)?;
-    serde_json::from_str(body).map_err(|_| ApiError::Malformed)
+    crate::json::from_str(body).ok_or(ApiError::Malformed)
 }
 
 /// An action interrupted by a round trip to the provider, to finish on return.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "action")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resume {
     Weather {
         city: String,
@@ -219,8 +253,50 @@ pub enum Resume {
     AddReport(ReportDraft),
 }
 
+/// Written as `{"action": variant, ...fields}`.
+impl ToJson for Resume {
+    fn to_json(&self) -> Value {
+        match self {
+            Resume::Weather {
+                city,
+                state,
+                country,
+                units,
+            } => Value::object([
+                ("action", Some("Weather".into())),
+                ("city", Some(city.to_json())),
+                ("state", Some(state.to_json())),
+                ("country", Some(country.to_json())),
+                ("units", Some(units.to_json())),
+            ]),
+            Resume::AddReport(d) => Value::object([
+                ("action", Some("AddReport".into())),
+                ("description", Some(d.description.to_json())),
+                ("city", Some(d.city.to_json())),
+                ("state", Some(d.state.to_json())),
+                ("country", Some(d.country.to_json())),
+            ]),
+        }
+    }
+}
+
+impl FromJson for Resume {
+    fn from_json(v: &Value) -> Option<Self> {
+        match v.field::<String>("action")?.as_str() {
+            "Weather" => Some(Resume::Weather {
+                city: v.field("city")?,
+                state: v.field("state")?,
+                country: v.field("country")?,
+                units: v.field("units")?,
+            }),
+            "AddReport" => ReportDraft::read(v).map(Resume::AddReport),
+            _ => None,
+        }
+    }
+}
+
 /// Current conditions: the OpenWeather `main` block.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Conditions {
     pub temp: f64,
     pub feels_like: f64,
@@ -228,6 +304,19 @@ pub struct Conditions {
     pub temp_max: f64,
     pub pressure: f64,
     pub humidity: f64,
+}
+
+impl FromJson for Conditions {
+    fn from_json(v: &Value) -> Option<Self> {
+        Some(Self {
+            temp: v.field("temp")?,
+            feels_like: v.field("feels_like")?,
+            temp_min: v.field("temp_min")?,
+            temp_max: v.field("temp_max")?,
+            pressure: v.field("pressure")?,
+            humidity: v.field("humidity")?,
+        })
+    }
 }
 
 /// Every way a call to the API can fail, as the user should hear it.
@@ -278,7 +367,7 @@ fn check_status(status: u16, body: &str) -> Result<(), ApiError> {
 pub fn parse_response(status: u16, body: &str) -> Result<Conditions, ApiError> {
     match status {
         200 => {
-            let c: Conditions = serde_json::from_str(body).map_err(|_| ApiError::Malformed)?;
+            let c: Conditions = crate::json::from_str(body).ok_or(ApiError::Malformed)?;
             let all = [
                 c.temp,
                 c.feels_like,
@@ -315,7 +404,88 @@ pub fn parse_response(status: u16, body: &str) -> Result<Conditions, ApiError> {
 
 /// A reading with one decimal, e.g. `21.4 °C`.
 pub fn format_value(v: f64, unit: &str) -> String {
-    format!("{v:.1} {unit}")
+    format!("{} {unit}", fixed(v, 1))
+}
+
+/// `v` with `decimals` (0 or 1) fraction digits, exactly as `format!("{v:.1}")` would write it
+/// (round half to even on the exact binary value), without pulling core's float formatting
+/// (several kilobytes of wasm) into the app.
+pub fn fixed(v: f64, decimals: u32) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    let sign = if v.is_sign_negative() { "-" } else { "" };
+    if v.is_infinite() {
+        return format!("{sign}inf");
+    }
+    let scale: u128 = if decimals == 0 { 1 } else { 10 };
+    let bits = v.to_bits();
+    let exp = ((bits >> 52) & 0x7ff) as i32;
+    let frac = bits & ((1 << 52) - 1);
+    // v = mantissa * 2^shift exactly.
+    let (mantissa, shift) = if exp == 0 {
+        (frac, -1074)
+    } else {
+        (frac | (1 << 52), exp - 1075)
+    };
+    // The value times `scale`, rounded half to even, as an integer.
+    let scaled: u128 = if shift >= 0 {
+        // At least 2^52: far beyond any reading; digits are exact integers.
+        let digits = big_decimal(mantissa, shift as u32);
+        let int = if decimals == 0 {
+            digits
+        } else {
+            format!("{digits}.0")
+        };
+        return format!("{sign}{int}");
+    } else if shift < -120 {
+        0 // below 2^-67: rounds to zero at one decimal
+    } else {
+        let n = u128::from(mantissa) * scale;
+        let s = (-shift) as u32;
+        let q = n >> s;
+        let r = n & ((1u128 << s) - 1);
+        let half = 1u128 << (s - 1);
+        if r > half || (r == half && q & 1 == 1) {
+            q + 1
+        } else {
+            q
+        }
+    };
+    if decimals == 0 {
+        format!("{sign}{scaled}")
+    } else {
+        format!("{sign}{}.{}", scaled / 10, scaled % 10)
+    }
+}
+
+/// `mantissa * 2^shift` in decimal (shift ≥ 0), by doubling a decimal digit string.
+fn big_decimal(mantissa: u64, shift: u32) -> String {
+    // Little-endian base-10^9 limbs.
+    let mut limbs: Vec<u64> = vec![mantissa % 1_000_000_000, mantissa / 1_000_000_000];
+    for _ in 0..shift {
+        let mut carry = 0;
+        for l in limbs.iter_mut() {
+            let x = *l * 2 + carry;
+            *l = x % 1_000_000_000;
+            carry = x / 1_000_000_000;
+        }
+        if carry > 0 {
+            limbs.push(carry);
+        }
+    }
+    while limbs.len() > 1 && limbs.last() == Some(&0) {
+        limbs.pop();
+    }
+    let mut out = String::new();
+    for (i, l) in limbs.iter().rev().enumerate() {
+        if i == 0 {
+            out.push_str(&l.to_string());
+        } else {
+            out.push_str(&format!("{l:09}"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -461,8 +631,59 @@ mod tests {
             city: "c".into(),
             ..Default::default()
         });
-        let text = serde_json::to_string(&r).unwrap();
-        assert_eq!(serde_json::from_str::<Resume>(&text).unwrap(), r);
+        let text = crate::json::to_string(&r);
+        assert_eq!(crate::json::from_str::<Resume>(&text).unwrap(), r);
+    }
+
+    #[test]
+    fn fixed_point_matches_core_formatting() {
+        let mut samples = vec![
+            0.0,
+            -0.0,
+            0.05,
+            0.15,
+            0.25,
+            0.35,
+            0.45,
+            -0.05,
+            -0.25,
+            0.5,
+            1.5,
+            2.5,
+            -2.5,
+            21.45,
+            21.449999,
+            1013.0,
+            99.95,
+            -40.04,
+            1e-300,
+            5e-324,
+            -1e-20,
+            123456789.25,
+            4503599627370495.5,
+            4503599627370496.0,
+            9007199254740993.0,
+            1e22,
+            1.7976931348623157e308,
+            f64::MIN_POSITIVE,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ];
+        // A deterministic spread of values and of exact ties.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for i in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            samples.push(f64::from_bits(x));
+            samples.push((x % 2_000_000) as f64 / 1000.0 - 1000.0);
+            samples.push(f64::from(i as u32) / 20.0 - 300.0);
+        }
+        for v in samples {
+            assert_eq!(fixed(v, 1), format!("{v:.1}"), "{v:e}");
+            assert_eq!(fixed(v, 0), format!("{v:.0}"), "{v:e}");
+        }
     }
 
     #[test]
