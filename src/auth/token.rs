@@ -31,9 +31,15 @@ pub fn code_redemption_body(
     ])
 }
 
-/// `grant_type=refresh_token` (RFC 6749 §6), asking for the scopes of one resource.
+/// `grant_type=refresh_token` (RFC 6749 §6), asking for the scopes of one resource plus
+/// `openid profile offline_access` (as MSAL does): the answer then carries a fresh ID token,
+/// which is checked against the session's (OIDC Core §12.2) and kept for the logout hint.
 pub fn refresh_body(client_id: &str, refresh_token: &RefreshToken, scopes: &[String]) -> String {
-    let scope = scopes.join(" ");
+    let scope = ["openid profile offline_access"]
+        .into_iter()
+        .chain(scopes.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join(" ");
     form_encode([
         ("client_id", client_id),
         ("grant_type", "refresh_token"),
@@ -237,7 +243,7 @@ mod tests {
         let body = refresh_body("c", &RefreshToken::new("r/1"), &scopes());
         assert_eq!(
             body,
-            "client_id=c&grant_type=refresh_token&refresh_token=r%2F1&scope=api%3A%2F%2Fx%2Fweather.read"
+            "client_id=c&grant_type=refresh_token&refresh_token=r%2F1&scope=openid%20profile%20offline_access%20api%3A%2F%2Fx%2Fweather.read"
         );
     }
 

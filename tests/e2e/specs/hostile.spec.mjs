@@ -217,6 +217,32 @@ test.describe('ID token', () => {
   });
 });
 
+test.describe('refreshed ID token', () => {
+  for (const [mode, message] of [
+    ['wrong_iss', 'renewed the session for a different user or app'],
+    ['wrong_aud', 'renewed the session for a different user or app'],
+    ['missing_sub', 'renewed the session for a different user or app'],
+    ['expired', 'has already expired'],
+    ['bad_signature', "signature is not valid"],
+  ]) {
+    test(`a refresh answer whose ID token has ${mode} is not used`, async ({ page, request }) => {
+      await idpAdmin(request, 'config', { access_ttl: 3 });
+      await signIn(page);
+      await page.goto('/weather');
+      const seen = watchTokenRequests(page);
+      await new Promise((r) => setTimeout(r, 3500));
+      await arm(request, 'refresh_id_token', mode);
+      await page.getByLabel('City').fill('Oslo');
+      await page.getByRole('button', { name: 'Get weather' }).click();
+      await expect(page.getByRole('alert')).toContainText(message);
+      expect(seen.refresh_token).toBe(1);
+      expect(seen.api, 'the API never got the new access token').toHaveLength(0);
+      const stored = Object.entries((await storageOf(page)).session).find(([k]) => k.startsWith('nimbus.session.'));
+      expect(JSON.parse(stored[1]).refresh_token, 'the spent refresh token is forgotten').toBeNull();
+    });
+  }
+});
+
 // ---------------------------------------------------------------------------------------------
 // 4. Discovery and keys
 

@@ -24,6 +24,8 @@ export const MODES = {
     'missing_kid_multi', 'wrong_iss', 'wrong_aud', 'extra_aud', 'wrong_nonce', 'missing_nonce',
     'expired', 'future_iat', 'missing_sub', 'malformed_segments', 'malformed_base64', 'malformed_json',
   ],
+  // One-shot: the id_token of the next successful refresh_token response (OIDC Core §12.2).
+  refresh_id_token: ['bad_signature', 'wrong_iss', 'wrong_aud', 'missing_sub', 'expired'],
   // Persistent until cleared: every discovery-document request.
   discovery: ['issuer_mismatch', 'malformed_json', 'unreachable'],
   // Persistent until cleared: the JWKS (and, for rotate, the key that signs ID tokens).
@@ -34,7 +36,7 @@ export const MODES = {
     'error_long', 'error_odd_encoding', 'strip_state',
   ],
 };
-export const ONE_SHOT_TARGETS = ['token', 'id_token', 'authorize'];
+export const ONE_SHOT_TARGETS = ['token', 'id_token', 'refresh_id_token', 'authorize'];
 
 /** Token modes answered by the sandbox itself, before oidc-provider sees the request (the code stays unredeemed). */
 export const TOKEN_SHORT_CIRCUIT = new Set(['html_body', 'status_400', 'status_500', 'status_429', 'hang']);

@@ -96,6 +96,7 @@ function resetRuntime() {
 const hostile = {
   token: null, // one-shot, next authorization_code token request/response
   id_token: null, // one-shot, id_token of the next successful authorization_code response
+  refresh_id_token: null, // one-shot, id_token of the next successful refresh_token response
   authorize: null, // one-shot, next redirect to a registered redirect_uri
   discovery: null, // until cleared
   jwks: null, // until cleared: 'no_usable_key' | 'rotate'
@@ -108,6 +109,7 @@ function clearHostile(target) {
   const all = !target;
   if (all || target === 'token') hostile.token = null;
   if (all || target === 'id_token') { hostile.id_token = null; hostile.decoyKey = null; }
+  if (all || target === 'refresh_id_token') hostile.refresh_id_token = null;
   if (all || target === 'authorize') hostile.authorize = null;
   if (all || target === 'discovery') hostile.discovery = null;
   if (all || target === 'jwks') { hostile.jwks = null; hostile.rotatedKey = null; hostile.unusableJwks = null; }
@@ -117,6 +119,7 @@ function hostileView() {
   return {
     token: hostile.token,
     id_token: hostile.id_token,
+    refresh_id_token: hostile.refresh_id_token,
     authorize: hostile.authorize,
     discovery: hostile.discovery,
     jwks: hostile.jwks,
@@ -602,6 +605,14 @@ async function afterTokenRequest(ctx) {
       idToken = jwt;
       hostile.lastNote = { target: 'id_token', mode, ...note };
       logHostile('id_token', mode);
+    }
+    if (grantType === 'refresh_token' && hostile.refresh_id_token) {
+      const mode = hostile.refresh_id_token;
+      hostile.refresh_id_token = null;
+      const { jwt, note } = hostileLib.tamperIdToken(idToken, mode, hostile.rotatedKey ?? realKey);
+      idToken = jwt;
+      hostile.lastNote = { target: 'refresh_id_token', mode, ...note };
+      logHostile('refresh_id_token', mode);
     }
     ctx.body = { ...ctx.body, id_token: idToken };
   }
