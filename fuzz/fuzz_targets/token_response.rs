@@ -100,11 +100,9 @@ fn check(status: u16, body: &str) {
         "expires_in is not the body's"
     );
     let scope = seen.scope.as_ref().and_then(Value::as_str).unwrap_or("");
-    let want: Vec<String> = if scope.trim().is_empty() {
-        requested()
-    } else {
-        scope.split_ascii_whitespace().map(str::to_owned).collect()
-    };
+    // RFC 6749 §3.3: space-delimited tokens; none at all means the requested scopes (§5.1).
+    let split: Vec<String> = scope.split_ascii_whitespace().map(str::to_owned).collect();
+    let want: Vec<String> = if split.is_empty() { requested() } else { split };
     assert_eq!(r.scopes, want);
     assert!(r.scopes.iter().all(|s| !s.is_empty()));
     if let Some(t) = &r.refresh_token {

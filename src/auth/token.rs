@@ -186,9 +186,18 @@ pub fn parse_token_response(
         .and_then(seconds)
         .filter(|s| (1..=MAX_EXPIRES_IN_SECS).contains(s))
         .ok_or(AuthError::BadExpiresIn)?;
-    let scopes = match raw.scope.as_deref().map(str::trim) {
-        Some(s) if !s.is_empty() => s.split_ascii_whitespace().map(str::to_owned).collect(),
-        _ => requested_scopes.to_vec(),
+    // RFC 6749 §3.3: space-delimited; an absent or empty scope means what was asked for (§5.1).
+    let granted: Vec<String> = raw
+        .scope
+        .as_deref()
+        .unwrap_or_default()
+        .split_ascii_whitespace()
+        .map(str::to_owned)
+        .collect();
+    let scopes = if granted.is_empty() {
+        requested_scopes.to_vec()
+    } else {
+        granted
     };
     Ok(TokenResponse {
         access_token: AccessToken::new(access_token),
@@ -262,6 +271,24 @@ mod tests {
         assert_eq!(r.refresh_token.unwrap().expose(), "rt");
         assert_eq!(r.id_token.unwrap().expose(), "a.b.c");
         assert_eq!(r.refresh_token_expires_in, Some(86399));
+    }
+
+    #[test]
+    fn scope_is_split_on_ascii_spaces_only() {
+        let r = parse_token_response(
+            200,
+            r#"{"token_type":"Bearer","expires_in":60,"access_token":"at","scope":" \u200aofe  b "}"#,
+            &scopes(),
+        )
+        .unwrap();
+        assert_eq!(r.scopes, ["\u{200a}ofe", "b"]);
+        let blank = parse_token_response(
+            200,
+            r#"{"token_type":"Bearer","expires_in":60,"access_token":"at","scope":"  "}"#,
+            &scopes(),
+        )
+        .unwrap();
+        assert_eq!(blank.scopes, scopes());
     }
 
     #[test]
