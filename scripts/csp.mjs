@@ -1,50 +1,65 @@
 // Computes the Content-Security-Policy for a built dist/ and writes it where it applies:
-// - a <meta http-equiv="Content-Security-Policy"> as the first element of index.html's <head>;
-// - dist/csp-header.txt: the same policy plus the directives a <meta> can't carry
-//   (frame-ancestors), for the host's response header (see README, "Security headers").
+// - index.html gets the *base* policy as a <meta http-equiv="Content-Security-Policy">: it fits
+//   any config.json (connect-src allows https origins and loopback), so one build serves any
+//   tenant. At start-up the app adds a second policy derived from config.json
+//   (`connect-src 'self' <authority origin> <API origin>`); policies intersect, so from then on
+//   only those origins can be reached.
+// - dist/csp-header.txt: the *strict* policy for the config.json in dist/ — connect-src limited to
+//   this site, the authority and the API — plus what a <meta> can't carry (frame-ancestors), for
+//   hosts that send the policy as a response header. After replacing config.json, regenerate it
+//   with `node scripts/csp.mjs dist` (a stale header makes the app say exactly that).
 // Inline scripts that Trunk emits are allowed by their SHA-256 hash, never 'unsafe-inline'.
-// connect-src is limited to this site, the authority's origin and the API's origin, read from
-// config.json: re-run this script after replacing config.json in a deployed dist/.
 //
 // Usage: node scripts/csp.mjs [distDir]   (also runs as Trunk's post_build hook in release)
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
-if (process.env.TRUNK_PROFILE && process.env.TRUNK_PROFILE !== 'release') process.exit(0);
-const dir = process.argv[2] ?? process.env.TRUNK_STAGING_DIR ?? 'dist';
-const htmlPath = join(dir, 'index.html');
-let html = readFileSync(htmlPath, 'utf8');
-const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
-const origin = (url) => new URL(url).origin;
+const META_TAG = /\s*<meta http-equiv="Content-Security-Policy"[^>]*>/;
 
-// Drop a policy from an earlier run, so the script can run again after a config change.
-html = html.replace(/\s*<meta http-equiv="Content-Security-Policy"[^>]*>/, '');
+/** The policies for a built index.html (without a policy meta) and a config.json object. */
+export function policies(html, config) {
+  const hashes = [...html.replace(META_TAG, '').matchAll(/<script(?![^>]*\bsrc=)[^>]*>([\s\S]*?)<\/script>/g)].map(
+    (m) => `'sha256-${createHash('sha256').update(m[1], 'utf8').digest('base64')}'`,
+  );
+  const origin = (url) => new URL(url).origin;
+  const connect = [...new Set(["'self'", origin(config.authority), origin(config.api.base_url)])].join(' ');
+  const directives = (connectSrc) => [
+    "default-src 'self'",
+    `script-src 'self' 'wasm-unsafe-eval' ${hashes.join(' ')}`.trim(),
+    "style-src 'self'",
+    "img-src 'self' data:",
+    `connect-src ${connectSrc}`,
+    "object-src 'none'",
+    "frame-src 'none'",
+    "base-uri 'self'",
+    // Sign-in and sign-out are top-level navigations, not form posts: no form goes anywhere.
+    "form-action 'none'",
+  ];
+  // config.json allows plain http only for loopback hosts.
+  const base = directives("'self' https: http://localhost:* http://127.0.0.1:*").join('; ');
+  const header = [...directives(connect), "frame-ancestors 'none'"].join('; ');
+  return { base, header, connect, hashes };
+}
 
-const hashes = [...html.matchAll(/<script(?![^>]*\bsrc=)[^>]*>([\s\S]*?)<\/script>/g)].map(
-  (m) => `'sha256-${createHash('sha256').update(m[1], 'utf8').digest('base64')}'`,
-);
-const authority = origin(config.authority);
-const api = origin(config.api.base_url);
-const connect = [...new Set(["'self'", authority, api])].join(' ');
-const directives = [
-  "default-src 'self'",
-  `script-src 'self' 'wasm-unsafe-eval' ${hashes.join(' ')}`.trim(),
-  "style-src 'self'",
-  "img-src 'self' data:",
-  `connect-src ${connect}`,
-  "object-src 'none'",
-  "frame-src 'none'",
-  "base-uri 'self'",
-  `form-action ${authority}`,
-];
-const meta = directives.join('; ');
-const header = [...directives, "frame-ancestors 'none'"].join('; ');
+/** Writes the base policy into dist/index.html and the strict header into dist/csp-header.txt. */
+export function writePolicies(dir) {
+  const htmlPath = join(dir, 'index.html');
+  // Drop a policy from an earlier run, so the script can run again after a config change.
+  let html = readFileSync(htmlPath, 'utf8').replace(META_TAG, '');
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  const { base, header, connect, hashes } = policies(html, config);
+  const tag = `<meta http-equiv="Content-Security-Policy" content="${base}" />`;
+  html = /<meta charset="utf-8" \/>/.test(html)
+    ? html.replace(/<meta charset="utf-8" \/>/, (m) => `${m}\n    ${tag}`)
+    : html.replace(/<head>/, `<head>\n    ${tag}`);
+  writeFileSync(htmlPath, html);
+  writeFileSync(join(dir, 'csp-header.txt'), `${header}\n`);
+  console.log(`csp: ${hashes.length} inline script hash(es); header connect-src ${connect}`);
+}
 
-const tag = `<meta http-equiv="Content-Security-Policy" content="${meta}" />`;
-html = /<meta charset="utf-8" \/>/.test(html)
-  ? html.replace(/<meta charset="utf-8" \/>/, (m) => `${m}\n    ${tag}`)
-  : html.replace(/<head>/, `<head>\n    ${tag}`);
-writeFileSync(htmlPath, html);
-writeFileSync(join(dir, 'csp-header.txt'), `${header}\n`);
-console.log(`csp: ${hashes.length} inline script hash(es); connect-src ${connect}`);
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  if (process.env.TRUNK_PROFILE && process.env.TRUNK_PROFILE !== 'release') process.exit(0);
+  writePolicies(process.argv[2] ?? process.env.TRUNK_STAGING_DIR ?? 'dist');
+}

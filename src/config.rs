@@ -43,6 +43,23 @@ impl Config {
         ]
     }
 
+    /// The origins this app talks to besides its own: the authority's and the API's.
+    pub fn remote_origins(&self) -> Vec<String> {
+        let mut origins: Vec<String> = [&self.authority, &self.api.base_url]
+            .into_iter()
+            .filter_map(|u| parse_absolute(u).map(|u| u.origin()))
+            .collect();
+        origins.dedup();
+        origins
+    }
+
+    /// The policy this configuration adds at start-up to the one `index.html` ships (CSP3 §8.1:
+    /// every policy in force must allow a request, so a second policy can only narrow the first):
+    /// connections only to this site, the authority and the API.
+    pub fn connect_policy(&self) -> String {
+        format!("connect-src 'self' {}", self.remote_origins().join(" "))
+    }
+
     /// `{authority}/.well-known/openid-configuration` (OIDC Discovery §4).
     pub fn discovery_url(&self) -> String {
         format!("{}/.well-known/openid-configuration", self.authority)
@@ -282,6 +299,28 @@ mod tests {
         assert!(c
             .discovery_url()
             .ends_with("/v2.0/.well-known/openid-configuration"));
+    }
+
+    #[test]
+    fn the_start_up_policy_allows_exactly_the_authority_and_the_api() {
+        let c = parse(&sample()).unwrap();
+        assert_eq!(
+            c.connect_policy(),
+            "connect-src 'self' https://login.microsoftonline.com https://weather.example.com"
+        );
+        // One origin for both: named once.
+        let mut v = sample();
+        v["api"]["base_url"] = "https://login.microsoftonline.com/weather".into();
+        assert_eq!(
+            parse(&v).unwrap().connect_policy(),
+            "connect-src 'self' https://login.microsoftonline.com"
+        );
+        // A sandbox on loopback keeps its port.
+        let shipped = parse_config(include_str!("../public/config.json"), ORIGIN).unwrap();
+        assert_eq!(
+            shipped.connect_policy(),
+            "connect-src 'self' http://localhost:5556 http://localhost:5557"
+        );
     }
 
     #[test]

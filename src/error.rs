@@ -39,6 +39,16 @@ impl AppError {
         )
     }
 
+    /// The site's Content-Security-Policy refused a connection that config.json needs: the policy
+    /// was made for another configuration (a `Content-Security-Policy` header from before
+    /// config.json was replaced). Not a network or CORS problem.
+    pub fn blocked_by_policy(role: &str, origin: &str) -> Self {
+        Self::new(
+            format!("This site's Content-Security-Policy doesn't allow connections to {origin}, {role} named in config.json, so the browser blocked the request. The policy was made for a different config.json: run `node scripts/csp.mjs dist` and send the new dist/csp-header.txt as the site's Content-Security-Policy header."),
+            Action::FixConfig,
+        )
+    }
+
     /// sessionStorage can't be used (blocked, full, or failing).
     pub fn storage(detail: &str) -> Self {
         Self::new(
@@ -53,6 +63,9 @@ impl From<AuthError> for AppError {
         use AuthError::*;
         let action = match &e {
             DiscoveryMalformed(_) | DiscoveryIssuerMismatch { .. } | DiscoveryEndpoint(_) => {
+                Action::FixConfig
+            }
+            Provider(error) | TokenEndpoint { error, .. } if error.is_configuration_problem() => {
                 Action::FixConfig
             }
             TokenEndpoint { error, .. }

@@ -6,6 +6,7 @@ fn main() {
     std::panic::set_hook(Box::new(|info| {
         web_sys::console::error_1(&info.to_string().into());
     }));
+    nimbus::platform::browser::watch_policy_violations();
     nimbus::platform::browser::stash_callback_query(nimbus::config::CALLBACK_PATH);
     leptos::mount::mount_to_body(nimbus::app::App);
 }

@@ -136,11 +136,47 @@ impl ProviderError {
             other => format!("Sign-in failed ({other})."),
         };
         match (&self.description, self.aadsts_code()) {
-            (_, Some(code)) => format!("{base} Support code: {code}."),
+            (_, Some(code)) => match aadsts_explanation(&code) {
+                Some(why) => format!("{base} {why} Support code: {code}."),
+                None => format!("{base} Support code: {code}."),
+            },
             (Some(d), None) => format!("{base} The provider said: {d}"),
             (None, None) => base,
         }
     }
+}
+
+impl ProviderError {
+    /// Whether the fix is in the app registration or config.json, not in trying again.
+    pub fn is_configuration_problem(&self) -> bool {
+        matches!(
+            self.aadsts_code().as_deref(),
+            Some("AADSTS9002326" | "AADSTS9002327" | "AADSTS50011" | "AADSTS700016")
+        ) || matches!(
+            self.error.as_str(),
+            "invalid_client" | "unauthorized_client" | "unsupported_response_type"
+        )
+    }
+}
+
+/// A sentence for the Entra error codes people meet most, to go with the OAuth `error` (which is
+/// what the app acts on). Codes from Microsoft's "AADSTS error codes" reference.
+pub fn aadsts_explanation(code: &str) -> Option<&'static str> {
+    Some(match code.strip_prefix("AADSTS")? {
+        "50058" => "Microsoft has no active sign-in for you in this browser (you may have signed out elsewhere, or its cookies were cleared).",
+        "65001" => "You, or an administrator of your organization, haven't yet agreed to let this app use the weather API.",
+        "700084" => "Single-page apps may stay signed in for at most 24 hours, and that time is up.",
+        "70008" => "Your sign-in has expired or was revoked.",
+        "9002326" => "The app registration lists this address as a \"Web\" redirect URI; it must be registered under \"Single-page application\".",
+        "9002327" => "The token request didn't come from a browser page, which single-page app registrations require.",
+        "50011" => "This site's sign-in address (redirect URI) isn't registered for the app: add it under \"Single-page application\" in the app registration.",
+        "700016" => "The client id in config.json doesn't match an app registered in this directory.",
+        "50076" | "50079" => "Your organization requires multi-factor authentication for this sign-in.",
+        "54005" => "This sign-in response was already used.",
+        "501481" => "The sign-in couldn't be completed because its security check (PKCE) failed.",
+        "50126" => "The username or password is wrong.",
+        _ => return None,
+    })
 }
 
 impl AuthError {
@@ -185,5 +221,89 @@ impl AuthError {
             DiscoveryIssuerMismatch { expected, found } => format!("The identity provider's metadata names issuer \"{found}\" but this app is configured for \"{expected}\". Check the authority in config.json."),
             DiscoveryEndpoint(field) => format!("The identity provider's metadata has an unusable {field} (it must be an https URL on the authority's host)."),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error body's description as Entra writes it: code, text, trace and correlation ids.
+    fn entra(error: &str, code: u32, text: &str) -> ProviderError {
+        let description = format!(
+            "AADSTS{code}: {text}\r\nTrace ID: 0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b\r\nCorrelation ID: 9a8b7c6d-5e4f-3a2b-1c0d-ef0123456789\r\nTimestamp: 2026-12-01 22:00:00Z"
+        );
+        ProviderError::new(error, Some(&description))
+    }
+
+    #[test]
+    fn finds_the_aadsts_code_in_an_entra_description() {
+        let e = entra("invalid_grant", 700084, "The refresh token was issued to a single page app (SPA), and therefore has a fixed, limited lifetime of 1.00:00:00, which cannot be extended.");
+        assert_eq!(e.aadsts_code().as_deref(), Some("AADSTS700084"));
+        assert_eq!(
+            ProviderError::new("x", Some("no code here")).aadsts_code(),
+            None
+        );
+        assert_eq!(ProviderError::new("x", Some("AADSTS")).aadsts_code(), None);
+    }
+
+    #[test]
+    fn common_aadsts_codes_get_a_human_sentence_and_the_support_code() {
+        let cases = [
+            ("login_required", 50058, "no active sign-in", false),
+            ("consent_required", 65001, "haven't yet agreed", false),
+            ("invalid_grant", 700084, "at most 24 hours", false),
+            (
+                "invalid_request",
+                9002326,
+                "\"Single-page application\"",
+                true,
+            ),
+            (
+                "invalid_request",
+                50011,
+                "isn't registered for the app",
+                true,
+            ),
+        ];
+        for (error, code, words, config) in cases {
+            let e = entra(error, code, "Entra's own words");
+            let message = e.message();
+            assert!(message.contains(words), "{code}: {message}");
+            assert!(
+                message.ends_with(&format!("Support code: AADSTS{code}.")),
+                "{message}"
+            );
+            // The description's ids and Entra's own text stay out of the sentence.
+            assert!(!message.contains("Trace ID"), "{message}");
+            assert!(!message.contains("Entra's own words"), "{message}");
+            assert_eq!(e.is_configuration_problem(), config, "{code}");
+        }
+    }
+
+    #[test]
+    fn unknown_codes_still_show_the_support_code_and_the_action_follows_error() {
+        let e = entra("invalid_grant", 123456, "Something new.");
+        assert_eq!(
+            e.message(),
+            "Your sign-in session is no longer valid. Support code: AADSTS123456."
+        );
+        assert!(!e.is_configuration_problem());
+        assert!(ProviderError::new("unauthorized_client", None).is_configuration_problem());
+    }
+
+    #[test]
+    fn a_configuration_problem_asks_for_a_config_fix_not_a_sign_in() {
+        use crate::error::{Action, AppError};
+        let wrong_platform = AuthError::TokenEndpoint {
+            status: 400,
+            error: entra("invalid_request", 9002326, "Cross-origin token redemption is permitted only for the 'Single-Page Application' client-type."),
+        };
+        assert_eq!(AppError::from(wrong_platform).action, Action::FixConfig);
+        let expired = AuthError::TokenEndpoint {
+            status: 400,
+            error: entra("invalid_grant", 700084, "expired"),
+        };
+        assert_eq!(AppError::from(expired).action, Action::SignIn);
     }
 }

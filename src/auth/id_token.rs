@@ -47,6 +47,9 @@ pub struct IdClaims {
     pub preferred_username: Option<String>,
     pub tid: Option<String>,
     pub oid: Option<String>,
+    /// Entra's optional `login_hint` claim: an opaque value that names this account to the
+    /// provider (used as `logout_hint` at sign-out, so no token goes into the URL).
+    pub login_hint: Option<String>,
 }
 
 /// A decoded, not yet trusted, compact JWS.
@@ -116,6 +119,7 @@ pub fn decode(token: &str) -> Result<DecodedJwt, AuthError> {
         preferred_username: opt_string(obj.get("preferred_username")),
         tid: opt_string(obj.get("tid")),
         oid: opt_string(obj.get("oid")),
+        login_hint: opt_string(obj.get("login_hint")),
     };
     Ok(DecodedJwt {
         header,
@@ -240,6 +244,8 @@ pub struct Account {
     pub tenant_id: Option<String>,
     pub object_id: Option<String>,
     pub issuer: String,
+    /// The ID token's `login_hint` claim, when the provider sends it.
+    pub login_hint: Option<String>,
 }
 
 impl ToJson for Account {
@@ -251,6 +257,7 @@ impl ToJson for Account {
             ("tenant_id", Some(self.tenant_id.to_json())),
             ("object_id", Some(self.object_id.to_json())),
             ("issuer", Some(self.issuer.to_json())),
+            ("login_hint", Some(self.login_hint.to_json())),
         ])
     }
 }
@@ -264,6 +271,7 @@ impl FromJson for Account {
             tenant_id: v.opt_field("tenant_id")?,
             object_id: v.opt_field("object_id")?,
             issuer: v.field("issuer")?,
+            login_hint: v.opt_field("login_hint")?,
         })
     }
 }
@@ -282,6 +290,7 @@ impl From<&IdClaims> for Account {
             tenant_id: c.tid.clone(),
             object_id: c.oid.clone(),
             issuer: c.iss.clone(),
+            login_hint: c.login_hint.clone().filter(|h| h.len() <= 2048),
         }
     }
 }

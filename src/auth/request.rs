@@ -135,6 +135,66 @@ pub fn begin_sign_in(
     (url, pending)
 }
 
+/// The sign-out URL, as Entra documents its logout endpoint and MSAL.js uses it: a top-level
+/// GET with `post_logout_redirect_uri` and `client_id`, plus `logout_hint` (the ID token's
+/// `login_hint` claim) when there is one (OIDC RP-Initiated Logout §2–3). No token ever goes
+/// into this URL: `id_token_hint` is not sent.
+pub fn end_session_url(
+    end_session_endpoint: &str,
+    client_id: &str,
+    post_logout_redirect_uri: &str,
+    logout_hint: Option<&str>,
+) -> String {
+    let mut params = vec![
+        ("post_logout_redirect_uri", post_logout_redirect_uri),
+        ("client_id", client_id),
+    ];
+    if let Some(hint) = logout_hint {
+        params.push(("logout_hint", hint));
+    }
+    with_query(end_session_endpoint, params)
+}
+
+/// Client capabilities this app declares at sign-in (Entra's `xms_cc`): `cp1` says it can
+/// handle continuous-access-evaluation claims challenges, so Entra may issue CAE-enabled tokens
+/// and send `insufficient_claims` challenges. MSAL.js sends the same for
+/// `clientCapabilities: ["CP1"]`.
+pub const CLIENT_CAPABILITIES: &str = r#"{"access_token":{"xms_cc":{"values":["cp1"]}}}"#;
+
+/// The `claims` request parameter (OIDC Core §5.5) for a sign-in: the client capabilities,
+/// merged into a claims challenge's request when there is one (as MSAL.js does). A challenge
+/// that can't be read as a JSON object is sent as it came: the provider knows what it asked for.
+pub fn claims_request(challenge: Option<&str>) -> String {
+    let Some(challenge) = challenge else {
+        return CLIENT_CAPABILITIES.to_owned();
+    };
+    let Ok(mut request) = crate::json::parse(challenge) else {
+        return challenge.to_owned();
+    };
+    let Value::Object(members) = &mut request else {
+        return challenge.to_owned();
+    };
+    let capabilities = || {
+        Value::object([(
+            "values",
+            Some(Value::Array(vec![Value::String("cp1".into())])),
+        )])
+    };
+    match members.iter_mut().find(|(k, _)| k == "access_token") {
+        Some((_, Value::Object(access))) => {
+            if !access.iter().any(|(k, _)| k == "xms_cc") {
+                access.push(("xms_cc".into(), capabilities()));
+            }
+        }
+        Some(_) => return challenge.to_owned(),
+        None => members.push((
+            "access_token".into(),
+            Value::object([("xms_cc", Some(capabilities()))]),
+        )),
+    }
+    request.to_json_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,5 +286,78 @@ mod tests {
         r.return_to = "//evil.example/";
         let (_, pending) = begin_sign_in(&r, &[1u8; 96], 0);
         assert_eq!(pending.return_to, "/");
+    }
+
+    #[test]
+    fn sign_out_url_is_entras_get_with_logout_hint_and_no_token() {
+        let url = end_session_url(
+            "https://login.example/t/oauth2/v2.0/logout",
+            "client-1",
+            "https://app.example/",
+            Some("O.aGludA"),
+        );
+        let (base, query) = url.split_once('?').unwrap();
+        assert_eq!(base, "https://login.example/t/oauth2/v2.0/logout");
+        let q = parse_query(query).unwrap();
+        let names: Vec<&str> = q.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            ["post_logout_redirect_uri", "client_id", "logout_hint"]
+        );
+        assert_eq!(q[0].1, "https://app.example/");
+        assert_eq!(q[1].1, "client-1");
+        assert_eq!(q[2].1, "O.aGludA");
+        assert!(!url.contains("id_token_hint"));
+    }
+
+    #[test]
+    fn sign_out_url_without_a_hint_names_the_client_only() {
+        let url = end_session_url("https://l.example/logout", "c", "https://a.example/", None);
+        assert_eq!(
+            url,
+            "https://l.example/logout?post_logout_redirect_uri=https%3A%2F%2Fa.example%2F&client_id=c"
+        );
+    }
+
+    #[test]
+    fn sign_in_declares_the_cp1_capability() {
+        let v = crate::json::parse(&claims_request(None)).unwrap();
+        let values = v
+            .get("access_token")
+            .and_then(|a| a.get("xms_cc"))
+            .and_then(|x| x.get("values"))
+            .and_then(Value::as_array)
+            .unwrap();
+        assert_eq!(values, [Value::String("cp1".into())]);
+        assert_eq!(v.get("id_token"), None);
+    }
+
+    #[test]
+    fn a_claims_challenge_keeps_its_members_and_gains_the_capability() {
+        let merged = claims_request(Some(
+            r#"{"access_token":{"acrs":{"essential":true,"value":"c1"}}}"#,
+        ));
+        assert_eq!(
+            merged,
+            r#"{"access_token":{"acrs":{"essential":true,"value":"c1"},"xms_cc":{"values":["cp1"]}}}"#
+        );
+        // Other members (id_token, …) stay as they are.
+        let merged = claims_request(Some(r#"{"id_token":{"auth_time":{"essential":true}}}"#));
+        assert_eq!(
+            merged,
+            r#"{"id_token":{"auth_time":{"essential":true}},"access_token":{"xms_cc":{"values":["cp1"]}}}"#
+        );
+    }
+
+    #[test]
+    fn a_challenge_that_already_names_xms_cc_or_is_not_an_object_is_sent_as_it_came() {
+        let own = r#"{"access_token":{"xms_cc":{"values":["cp1","cp2"]},"acrs":{"value":"c2"}}}"#;
+        assert_eq!(claims_request(Some(own)), own);
+        assert_eq!(claims_request(Some("not json")), "not json");
+        assert_eq!(claims_request(Some("[1]")), "[1]");
+        assert_eq!(
+            claims_request(Some(r#"{"access_token":7}"#)),
+            r#"{"access_token":7}"#
+        );
     }
 }

@@ -120,6 +120,7 @@ mod tests {
                 username: None,
                 tenant_id: None,
                 object_id: None,
+                login_hint: None,
                 issuer: "i".into(),
             },
             IdToken::new("id"),

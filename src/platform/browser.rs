@@ -112,33 +112,69 @@ pub async fn sleep_ms(ms: u32) {
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
-/// Leaves the app by submitting a POST form to `url` (a top-level navigation whose parameters
-/// stay out of the URL and so out of history, logs and `Referer`).
-pub fn post_navigate(url: &str, params: &[(&str, &str)]) -> Result<(), AppError> {
-    let fail = || {
-        AppError::new(
-            "The browser refused to leave for the identity provider.",
-            Action::Retry,
-        )
+thread_local! {
+    /// Origins this page's Content-Security-Policy refused to connect to.
+    static BLOCKED_ORIGINS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn origin_of(url: &str) -> Option<String> {
+    crate::url::parse_absolute(url).map(|u| u.origin())
+}
+
+/// Remembers every `connect-src` violation (CSP3 §5.3), so that a failed request can be told
+/// apart from a network failure: a stale policy must be reported as exactly that.
+pub fn watch_policy_violations() {
+    let Some(document) = window().and_then(|w| w.document()) else {
+        return;
     };
+    let on_violation = wasm_bindgen::closure::Closure::<dyn Fn(JsValue)>::new(|event: JsValue| {
+        let field = |name: &str| {
+            js_sys::Reflect::get(&event, &JsValue::from_str(name))
+                .ok()
+                .and_then(|v| v.as_string())
+                .unwrap_or_default()
+        };
+        if field("effectiveDirective") != "connect-src" {
+            return;
+        }
+        if let Some(origin) = origin_of(&field("blockedURI")) {
+            BLOCKED_ORIGINS.with(|b| {
+                let mut b = b.borrow_mut();
+                if !b.contains(&origin) {
+                    b.push(origin);
+                }
+            });
+        }
+    });
+    let _ = document.add_event_listener_with_callback(
+        "securitypolicyviolation",
+        on_violation.as_ref().unchecked_ref(),
+    );
+    // Lives as long as the page.
+    on_violation.forget();
+}
+
+/// Whether this page's policy has refused a connection to `url`'s origin.
+pub fn blocked_by_policy(url: &str) -> bool {
+    let Some(origin) = origin_of(url) else {
+        return false;
+    };
+    BLOCKED_ORIGINS.with(|b| b.borrow().contains(&origin))
+}
+
+/// Adds a Content-Security-Policy to the page (a `<meta http-equiv>` in `<head>`). Policies
+/// intersect, so this can only narrow what the page already allows.
+pub fn add_policy(policy: &str) -> Result<(), AppError> {
+    let fail = || AppError::new("Couldn't apply this site's security policy.", Action::Retry);
     let document = window().and_then(|w| w.document()).ok_or_else(fail)?;
-    let form = document.create_element("form").map_err(|_| fail())?;
-    form.set_attribute("method", "post").map_err(|_| fail())?;
-    form.set_attribute("action", url).map_err(|_| fail())?;
-    form.set_attribute("hidden", "").map_err(|_| fail())?;
-    for (name, value) in params {
-        let input = document.create_element("input").map_err(|_| fail())?;
-        input.set_attribute("type", "hidden").map_err(|_| fail())?;
-        input.set_attribute("name", name).map_err(|_| fail())?;
-        input.set_attribute("value", value).map_err(|_| fail())?;
-        form.append_child(&input).map_err(|_| fail())?;
-    }
-    document
-        .body()
-        .ok_or_else(fail)?
-        .append_child(&form)
+    let meta = document.create_element("meta").map_err(|_| fail())?;
+    meta.set_attribute("http-equiv", "Content-Security-Policy")
         .map_err(|_| fail())?;
-    let submit = js_sys::Reflect::get(&form, &JsValue::from_str("submit")).map_err(|_| fail())?;
-    let submit: js_sys::Function = submit.dyn_into().map_err(|_| fail())?;
-    submit.call0(&form).map(|_| ()).map_err(|_| fail())
+    meta.set_attribute("content", policy).map_err(|_| fail())?;
+    document
+        .head()
+        .ok_or_else(fail)?
+        .append_child(&meta)
+        .map(|_| ())
+        .map_err(|_| fail())
 }

@@ -9,6 +9,7 @@ use web_sys::{
 };
 
 use crate::auth::secret::{AccessToken, Secret};
+use crate::platform::browser;
 
 /// How long any request may take.
 pub const TIMEOUT_MS: i32 = 15_000;
@@ -19,6 +20,8 @@ pub enum FetchError {
     /// Offline, DNS, CORS refusal, a refused redirect — the browser doesn't say which.
     Network,
     Timeout,
+    /// This page's Content-Security-Policy refused the connection (`securitypolicyviolation`).
+    BlockedByPolicy,
 }
 
 /// A finished exchange: status, body text and any `WWW-Authenticate` challenge.
@@ -102,11 +105,19 @@ async fn send(
     }
     .await;
     window.clear_timeout_with_handle(timer);
-    result.map_err(|_| {
-        if controller.signal().aborted() {
-            FetchError::Timeout
-        } else {
-            FetchError::Network
+    match result {
+        Ok(reply) => Ok(reply),
+        Err(_) if controller.signal().aborted() => Err(FetchError::Timeout),
+        Err(_) => {
+            // The violation event is queued as its own task, possibly after the rejection:
+            // give it a moment before concluding it was the network.
+            for wait_ms in [0, 50] {
+                browser::sleep_ms(wait_ms).await;
+                if browser::blocked_by_policy(url) {
+                    return Err(FetchError::BlockedByPolicy);
+                }
+            }
+            Err(FetchError::Network)
         }
-    })
+    }
 }

@@ -132,12 +132,11 @@ fn decode_claims(value: &str) -> String {
 }
 
 fn unreachable_api(e: FetchError, base: &str) -> AppError {
+    let origin = parse_absolute(base).map(|u| u.origin()).unwrap_or_default();
     match e {
         FetchError::Timeout => ApiError::Timeout.into(),
-        FetchError::Network => ApiError::Network {
-            origin: parse_absolute(base).map(|u| u.origin()).unwrap_or_default(),
-        }
-        .into(),
+        FetchError::Network => ApiError::Network { origin }.into(),
+        FetchError::BlockedByPolicy => AppError::blocked_by_policy("the weather API", &origin),
     }
 }
 

@@ -12,7 +12,9 @@ use crate::auth::guard::may_auto_redirect;
 use crate::auth::id_token::{self, Account, Expectations};
 use crate::auth::jwks::{parse_jwks, select_key, RsaKey};
 use crate::auth::pkce::b64url;
-use crate::auth::request::{begin_sign_in, PendingSignIn, SignInRequest};
+use crate::auth::request::{
+    begin_sign_in, claims_request, end_session_url, PendingSignIn, SignInRequest,
+};
 use crate::auth::secret::Secret;
 use crate::auth::session::Session;
 use crate::auth::tabs::{family_key, react, Reaction, TabMessage};
@@ -278,6 +280,7 @@ impl AuthContext {
         let account = self.account.get_untracked();
         let hint = account.as_ref().and_then(|a| a.username.clone());
         let resume_for = account.map(|a| a.sub);
+        let claims = claims_request(options.claims);
         let (url, pending) = begin_sign_in(
             &SignInRequest {
                 authorization_endpoint: &metadata.authorization_endpoint,
@@ -287,7 +290,7 @@ impl AuthContext {
                 return_to: options.return_to,
                 prompt: options.prompt,
                 login_hint: hint.as_deref(),
-                claims: options.claims,
+                claims: Some(&claims),
                 resume: options.resume,
                 resume_for,
             },
@@ -381,29 +384,23 @@ impl AuthContext {
     }
 
     /// Clears every tab's session and pending state, then ends the provider's session
-    /// (OIDC RP-Initiated Logout §2).
+    /// (OIDC RP-Initiated Logout §2, by GET as Entra documents it).
     pub async fn sign_out(&self) -> AppError {
         let config = self.config();
         let session = self.session();
         let metadata = cached_metadata(&config);
         self.forget();
         broadcast(&TabMessage::SignOut);
+        // A top-level GET, as Entra documents its logout endpoint: the account is named by the
+        // ID token's `login_hint` claim, never by a token in the URL.
         let left = match metadata.and_then(|m| m.end_session_endpoint) {
             None => browser::redirect(&config.post_logout_redirect_uri),
-            // POST (OIDC RP-Initiated Logout §2): the ID token hint stays out of URLs and history.
-            Some(end_session) => {
-                let mut params = vec![
-                    (
-                        "post_logout_redirect_uri",
-                        config.post_logout_redirect_uri.as_str(),
-                    ),
-                    ("client_id", config.client_id.as_str()),
-                ];
-                if let Some(s) = &session {
-                    params.push(("id_token_hint", s.id_token.expose()));
-                }
-                browser::post_navigate(&end_session, &params)
-            }
+            Some(end_session) => browser::redirect(&end_session_url(
+                &end_session,
+                &config.client_id,
+                &config.post_logout_redirect_uri,
+                session.and_then(|s| s.account.login_hint).as_deref(),
+            )),
         };
         match left {
             Ok(()) => AppError::new("Signing you out…", Action::None),
@@ -464,13 +461,14 @@ pub fn session_key(config: &Config) -> String {
 
 pub fn provider_unreachable(e: FetchError, url: &str) -> AppError {
     let origin = parse_absolute(url).map(|u| u.origin()).unwrap_or_default();
-    AppError::provider_unreachable(
-        match e {
-            FetchError::Timeout => "no answer in time",
-            FetchError::Network => "the request failed",
-        },
-        &origin,
-    )
+    let what = match e {
+        FetchError::Timeout => "no answer in time",
+        FetchError::Network => "the request failed",
+        FetchError::BlockedByPolicy => {
+            return AppError::blocked_by_policy("the identity provider", &origin)
+        }
+    };
+    AppError::provider_unreachable(what, &origin)
 }
 
 /// Verifies an ID token's signature against the provider's published keys. An unknown `kid`

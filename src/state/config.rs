@@ -21,5 +21,8 @@ pub async fn load() -> Result<Config, AppError> {
             Action::FixConfig,
         ));
     }
-    Ok(parse_config(&reply.body, &browser::origin())?)
+    let config = parse_config(&reply.body, &browser::origin())?;
+    // From here on the page may connect only to this site, the authority and the API.
+    browser::add_policy(&config.connect_policy())?;
+    Ok(config)
 }

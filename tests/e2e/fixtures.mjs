@@ -11,7 +11,15 @@ export const USERS = {
   bob: { username: 'bob', password: 'bob-password', name: 'Bob Example' },
 };
 
+export const CLIENT_ID = '0b7e4f52-6c1a-4d3e-8f29-5a1c7b9e3d64';
+
 export const test = base.extend({
+  // Where this project's deployment lives: the same dist/ is served on :8080 with the shipped
+  // config.json (http sandbox) and on :8081 with another one (https sandbox, another client id).
+  spaOrigin: [SPA, { option: true }],
+  idpOrigin: [IDP, { option: true }],
+  apiOrigin: [API, { option: true }],
+  clientId: [CLIENT_ID, { option: true }],
   // Console text a test provokes on purpose (e.g. the CSP check); everything else is checked.
   expectedConsole: [[], { option: true }],
   // Collected console lines and page errors; checked after every test.
@@ -44,8 +52,9 @@ export { expect };
 
 /** Clicks the app's "Sign in" and lands on the provider's sign-in page. */
 export async function startSignIn(page) {
+  const app = new URL(page.url()).origin;
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await page.waitForURL((u) => u.origin === IDP);
+  await page.waitForURL((u) => u.origin !== app);
 }
 
 /** Fills the provider's sign-in form. */
@@ -58,9 +67,10 @@ export async function submitCredentials(page, user = USERS.alice) {
 /** Full sign-in from the app's home page; returns when the user's name is shown. */
 export async function signIn(page, user = USERS.alice) {
   await page.goto('/');
+  const app = new URL(page.url()).origin;
   await startSignIn(page);
   await submitCredentials(page, user);
-  await page.waitForURL((u) => u.origin === SPA && !u.pathname.startsWith('/auth/'));
+  await page.waitForURL((u) => u.origin === app && !u.pathname.startsWith('/auth/'));
   await expect(page.getByText(user.name).first()).toBeVisible();
 }
 

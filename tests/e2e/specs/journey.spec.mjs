@@ -1,9 +1,11 @@
-// The whole journey a person takes, against the real sandbox provider and API.
+// The whole journey a person takes, against the real sandbox provider and API. Runs in both
+// Playwright projects: the shipped config.json (http sandbox) and the same dist/ under another
+// config.json (https sandbox, another client id, another API origin).
 import {
-  test, expect, signIn, startSignIn, submitCredentials, storageOf, holdsTokens, SPA, IDP, API, USERS,
+  test, expect, signIn, startSignIn, submitCredentials, storageOf, holdsTokens, USERS,
 } from '../fixtures.mjs';
 
-test('sign in, see the weather for a city, sign out', async ({ page }) => {
+test('sign in, see the weather for a city, sign out', async ({ page, spaOrigin, idpOrigin, apiOrigin, clientId }) => {
   const requests = [];
   page.on('request', (r) => requests.push({ url: r.url(), headers: r.headers(), method: r.method(), postData: r.postData() }));
 
@@ -22,12 +24,14 @@ test('sign in, see the weather for a city, sign out', async ({ page }) => {
   expect(q.get('state')).toMatch(/^[\w-]{43}$/);
   expect(q.get('nonce')).toMatch(/^[\w-]{43}$/);
   expect(q.get('response_mode')).toBe('query');
+  // Client capability cp1 (continuous access evaluation), as MSAL.js declares it.
+  expect(JSON.parse(q.get('claims'))).toEqual({ access_token: { xms_cc: { values: ['cp1'] } } });
   expect(q.get('scope').split(' ')).toEqual(
     expect.arrayContaining(['openid', 'profile', 'offline_access', expect.stringMatching(/^api:\/\/.+\/weather\.read$/)]),
   );
 
   await submitCredentials(page, USERS.alice);
-  await page.waitForURL(`${SPA}/`);
+  await page.waitForURL(`${spaOrigin}/`);
   await expect(page.getByText('Alice Example').first()).toBeVisible();
   await expect(page.getByRole('heading', { name: /Welcome, Alice Example/ })).toBeVisible();
 
@@ -43,18 +47,18 @@ test('sign in, see the weather for a city, sign out', async ({ page }) => {
   expect(stored.local).toEqual({});
 
   await page.getByRole('link', { name: 'Weather', exact: true }).click();
-  await expect(page).toHaveURL(`${SPA}/weather`);
+  await expect(page).toHaveURL(`${spaOrigin}/weather`);
   await page.getByLabel('City').fill('Portland');
   await page.getByLabel('State').fill('OR');
   await expect(page.getByLabel('Country')).toHaveValue('US');
   await page.getByLabel('Units').selectOption('imperial');
 
-  const responsePromise = page.waitForResponse((r) => r.url().startsWith(`${API}/api/weather/`));
+  const responsePromise = page.waitForResponse((r) => r.url().startsWith(`${apiOrigin}/api/weather/`));
   await page.getByRole('button', { name: 'Get weather' }).click();
   const response = await responsePromise;
   expect(response.status()).toBe(200);
   const sent = response.request();
-  expect(sent.url()).toBe(`${API}/api/weather/Portland?country=US&units=imperial&state=OR`);
+  expect(sent.url()).toBe(`${apiOrigin}/api/weather/Portland?country=US&units=imperial&state=OR`);
   expect(sent.headers()['authorization']).toMatch(/^Bearer eyJ/);
   const body = await response.json();
 
@@ -68,63 +72,65 @@ test('sign in, see the weather for a city, sign out', async ({ page }) => {
 
   // Sign out: tokens gone from this tab, the provider's session ended.
   await page.getByRole('button', { name: 'Sign out' }).click();
-  await page.waitForURL(`${SPA}/`);
+  await page.waitForURL(`${spaOrigin}/`);
   await expect(page.getByRole('button', { name: 'Sign in', exact: true })).toBeVisible();
   const after = await storageOf(page);
   expect(holdsTokens(after)).toBe(false);
-  // RP-initiated logout by POST: the ID token hint never appears in a URL or in history.
+  // Sign-out as Entra documents it: a top-level GET naming the client and, through the ID token's
+  // login_hint claim, the account — no token in any URL, ever.
   const logout = requests.find((r) => r.url.includes('/oauth2/v2.0/logout'));
-  expect(logout.method).toBe('POST');
-  expect(logout.url).not.toMatch(/id_token_hint|eyJ/);
-  const lq = new URLSearchParams(logout.postData);
-  expect(lq.get('post_logout_redirect_uri')).toBe(`${SPA}/`);
-  expect(lq.get('client_id')).toBeTruthy();
-  expect(lq.get('id_token_hint')).toMatch(/^eyJ/);
+  expect(logout.method).toBe('GET');
+  const lq = new URL(logout.url).searchParams;
+  expect(lq.get('post_logout_redirect_uri')).toBe(`${spaOrigin}/`);
+  expect(lq.get('client_id')).toBe(clientId);
+  expect(lq.get('logout_hint')).toBeTruthy();
+  expect(lq.get('id_token_hint')).toBeNull();
+  for (const r of requests) expect(r.url, 'no JWT in any URL').not.toMatch(/eyJ[\w-]*\.[\w-]+\./);
 
   // The provider asks for credentials again: its session really ended.
   await startSignIn(page);
   await expect(page.getByLabel('Password')).toBeVisible();
-  expect(new URL(page.url()).origin).toBe(IDP);
+  expect(new URL(page.url()).origin).toBe(idpOrigin);
 });
 
-test('a signed-out visit to /weather signs in and comes back to /weather', async ({ page }) => {
+test('a signed-out visit to /weather signs in and comes back to /weather', async ({ page, spaOrigin, idpOrigin, apiOrigin, clientId }) => {
   await page.goto('/weather');
-  await page.waitForURL((u) => u.origin === IDP);
+  await page.waitForURL((u) => u.origin === idpOrigin);
   await submitCredentials(page, USERS.bob);
-  await page.waitForURL(`${SPA}/weather`);
+  await page.waitForURL(`${spaOrigin}/weather`);
   await expect(page.getByText('Bob Example')).toBeVisible();
   await expect(page.getByLabel('City')).toBeVisible();
 });
 
-test('reload on /weather stays signed in', async ({ page }) => {
+test('reload on /weather stays signed in', async ({ page, spaOrigin, idpOrigin, apiOrigin, clientId }) => {
   await signIn(page);
   await page.goto('/weather');
   await expect(page.getByLabel('City')).toBeVisible();
   await page.reload();
   await expect(page.getByLabel('City')).toBeVisible();
   await expect(page.getByText('Alice Example')).toBeVisible();
-  expect(new URL(page.url()).origin).toBe(SPA);
+  expect(new URL(page.url()).origin).toBe(spaOrigin);
   await page.getByLabel('City').fill('Lisbon');
   await page.getByLabel('Country').fill('PT');
   await page.getByRole('button', { name: 'Get weather' }).click();
   await expect(page.getByRole('region', { name: 'Current weather' })).toContainText('°C');
 });
 
-test('after the callback no code or state is left in the URL or history', async ({ page }) => {
+test('after the callback no code or state is left in the URL or history', async ({ page, spaOrigin, idpOrigin, apiOrigin, clientId }) => {
   const spaUrls = [];
   page.on('framenavigated', (f) => {
     if (f === page.mainFrame()) spaUrls.push(f.url());
   });
   await page.goto('/weather');
   await submitCredentials(page);
-  await page.waitForURL(`${SPA}/weather`);
-  expect(page.url()).toBe(`${SPA}/weather`);
+  await page.waitForURL(`${spaOrigin}/weather`);
+  expect(page.url()).toBe(`${spaOrigin}/weather`);
   // The callback URL did arrive with a code, and was replaced (not pushed) once read.
-  expect(spaUrls.some((u) => u.startsWith(`${SPA}/auth/callback?`) && u.includes('code='))).toBe(true);
+  expect(spaUrls.some((u) => u.startsWith(`${spaOrigin}/auth/callback?`) && u.includes('code='))).toBe(true);
   const historyUrls = await page.evaluate(() => [location.href, document.referrer]);
   for (const u of historyUrls) expect(u).not.toMatch(/code=|state=/);
   // Reloading the landing page never revisits the callback.
   await page.reload();
-  expect(page.url()).toBe(`${SPA}/weather`);
+  expect(page.url()).toBe(`${spaOrigin}/weather`);
   await expect(page.getByLabel('City')).toBeVisible();
 });
