@@ -16,12 +16,18 @@ sandbox_stop() {
   SANDBOX_PIDS=()
 }
 
-# sandbox_start NAME URL COMMAND...: runs COMMAND with output in $SANDBOX_LOGS/NAME.log and
-# waits (up to 60 s) until URL answers.
+# sandbox_start [--cacert FILE] NAME URL COMMAND...: runs COMMAND with output in
+# $SANDBOX_LOGS/NAME.log and waits (up to 60 s) until URL answers. For an https URL, --cacert
+# names the certificate curl trusts (the sandbox's own; verification is never turned off).
 sandbox_start() {
+  local curl_args=()
+  if [ "$1" = --cacert ]; then
+    curl_args=(--cacert "$2")
+    shift 2
+  fi
   local name=$1 url=$2
   shift 2
-  if curl -fsS -o /dev/null "$url" 2>/dev/null; then
+  if curl -fsS "${curl_args[@]}" -o /dev/null "$url" 2>/dev/null; then
     echo "[sandbox] something already answers at $url; stop it first (is scripts/dev running?)" >&2
     return 1
   fi
@@ -31,7 +37,7 @@ sandbox_start() {
   SANDBOX_PIDS+=("$pid")
   local i
   for i in $(seq 1 120); do
-    if curl -fsS -o /dev/null "$url" 2>/dev/null; then
+    if curl -fsS "${curl_args[@]}" -o /dev/null "$url" 2>/dev/null; then
       echo "[sandbox] $name ready ($url)"
       return 0
     fi
@@ -61,6 +67,51 @@ sandbox_start_api() {
 
 sandbox_start_spa() {
   sandbox_start spa "http://127.0.0.1:8080/config.json" node tests/e2e/serve-dist.mjs dist 8080
+}
+
+# --- The https pair: the identity provider over TLS on 5443 and a weather API on 5558 that trusts
+# it, for the second Nimbus deployment (8081) and the MSAL.js sample (8082). The certificate is
+# the one scripts/setup makes in tests/sandbox/.tls/ (see tests/sandbox/README.md).
+SANDBOX_TLS_CERT=tests/sandbox/.tls/cert.pem
+
+sandbox_need_tls() {
+  if [ ! -s "$SANDBOX_TLS_CERT" ]; then
+    echo "[sandbox] $SANDBOX_TLS_CERT is missing: run scripts/setup (it makes the sandbox's certificate)" >&2
+    return 1
+  fi
+}
+
+sandbox_start_idp_https() {
+  sandbox_need_tls || return 1
+  sandbox_start --cacert "$SANDBOX_TLS_CERT" idp-https \
+    "https://127.0.0.1:5443/$TENANT/v2.0/.well-known/openid-configuration" \
+    env IDP_HTTPS=1 IDP_PORT=5443 node_modules/.bin/node tests/sandbox/idp/server.mjs
+}
+
+sandbox_start_api_https() {
+  sandbox_need_tls || return 1
+  sandbox_start api-https "http://127.0.0.1:5558/__sandbox/stats" \
+    env API_PORT=5558 \
+    ISSUER="https://localhost:5443/$TENANT/v2.0" \
+    JWKS_URL="https://localhost:5443/$TENANT/discovery/v2.0/keys" \
+    JWKS_CA_FILE="$SANDBOX_TLS_CERT" \
+    CORS_ORIGINS=http://localhost:8081,http://localhost:8082 \
+    tests/sandbox/.venv/bin/python tests/sandbox/api/server.py
+}
+
+# The same dist/ deployed a second time: its own app registration, against the https pair.
+sandbox_start_spa_8081() {
+  sandbox_start spa-8081 "http://127.0.0.1:8081/config.json" \
+    node tests/e2e/serve-dist.mjs dist 8081 --config tests/e2e/config.8081.json
+}
+
+# The MSAL.js sample page (tests/e2e/msal/), built into target/msal-page/.
+sandbox_build_msal_page() {
+  node tests/e2e/msal/build.mjs
+}
+
+sandbox_start_msal_page() {
+  sandbox_start msal-page "http://127.0.0.1:8082/" node tests/e2e/serve-dist.mjs target/msal-page 8082
 }
 
 trap sandbox_stop EXIT

@@ -1,7 +1,29 @@
 // End-to-end specs in Debian's Chromium against the release build and the local sandbox.
-// scripts/test starts the identity provider (5556), the weather API (5557) and the static
-// server for dist/ (8080) before running these.
+// scripts/test starts, before running these:
+//   project "http":  the identity provider (http://localhost:5556), the weather API (5557) and
+//                    dist/ on http://localhost:8080 -- every spec except msal.spec.mjs;
+//   project "https": the identity provider over TLS (https://localhost:5443), its weather API
+//                    (5558), dist/ deployed again on http://localhost:8081 with its own
+//                    config.json and app registration, and the MSAL.js sample on
+//                    http://localhost:8082 -- the journey and msal specs.
+// Chromium trusts the sandbox's self-signed certificate, and only it, through
+// --ignore-certificate-errors-spki-list (its SPKI hash, which scripts/setup writes to
+// tests/sandbox/.tls/spki.txt); certificate errors stay errors for everything else.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
 import { defineConfig } from '@playwright/test';
+
+const spkiFile = fileURLToPath(new URL('../sandbox/.tls/spki.txt', import.meta.url));
+let spki;
+try {
+  spki = readFileSync(spkiFile, 'utf8').trim();
+} catch (err) {
+  throw new Error(`${spkiFile} is missing (${err.code}): run scripts/setup, which makes the sandbox's TLS certificate.`);
+}
+if (!/^[A-Za-z0-9+/]{43}=$/.test(spki)) {
+  throw new Error(`${spkiFile} does not hold a base64 SHA-256 SPKI hash: delete tests/sandbox/.tls/ and run scripts/setup.`);
+}
 
 export default defineConfig({
   testDir: './specs',
@@ -14,7 +36,6 @@ export default defineConfig({
   expect: { timeout: 10_000 },
   reporter: [['list']],
   use: {
-    baseURL: 'http://localhost:8080',
     headless: true,
     trace: 'off',
     launchOptions: {
@@ -27,7 +48,26 @@ export default defineConfig({
         '--disable-background-networking',
         '--disable-component-update',
         '--disable-sync',
+        `--ignore-certificate-errors-spki-list=${spki}`,
       ],
     },
   },
+  projects: [
+    {
+      name: 'http',
+      testIgnore: /msal\.spec\.mjs$/,
+      use: { baseURL: 'http://localhost:8080' },
+    },
+    {
+      name: 'https',
+      testMatch: /(journey|msal)\.spec\.mjs$/,
+      use: {
+        baseURL: 'http://localhost:8081',
+        spaOrigin: 'http://localhost:8081',
+        idpOrigin: 'https://localhost:5443',
+        apiOrigin: 'http://localhost:5558',
+        clientId: '7d2c9b41-3e8f-4a6d-b5c0-9f1e2d3c4b5a',
+      },
+    },
+  ],
 });

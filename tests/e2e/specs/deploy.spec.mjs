@@ -42,23 +42,20 @@ test('each deployment of the one build connects only to its own config.json orig
 test.describe('policies that refuse', () => {
   test.use({ expectedConsole: ['CSP violation: connect-src', "violates the document's Content Security Policy", 'Content Security Policy directive: "connect-src'] });
 
-  test('the start-up policy alone narrows connect-src to the config.json origins', async ({ page }) => {
-    // Without any header, only index.html's base policy and the app's own are in force.
-    await page.route(`${SPA}/`, async (route) => {
-      const response = await route.fetch();
-      const headers = { ...response.headers() };
-      delete headers['content-security-policy'];
-      await route.fulfill({ response, headers });
-    });
+  test('the start-up policy narrows connect-src to the config.json origins, beyond any header', async ({ page }) => {
+    // The header on :8080 allows the sandbox's provider (5556) and API (5557). A config.json that
+    // names only 5556 (for both) must leave 5557 unreachable: the app's own policy refuses it.
+    const narrower = { ...shippedConfig, api: { ...shippedConfig.api, base_url: 'http://localhost:5556' } };
+    await page.route(`${SPA}/config.json`, (route) => route.fulfill({ json: narrower }));
     const { header, metas } = await policiesOf(page, SPA);
-    expect(header).toBeNull();
-    expect(metas).toHaveLength(2);
+    expect(directive(header, 'connect-src')).toBe("connect-src 'self' http://localhost:5556 http://localhost:5557");
+    expect(metas[1]).toBe("connect-src 'self' http://localhost:5556");
     const outcome = await page.evaluate(async () => {
-      const probe = (url) => fetch(url).then(() => 'sent', () => 'blocked');
-      // Loopback http is allowed by the base policy: only the app's policy refuses :5558.
-      return { api: await probe('http://localhost:5557/__sandbox/stats'), other: await probe('http://localhost:5558/__sandbox/stats') };
+      // no-cors: the answer is opaque, but the request is sent unless a policy refuses it.
+      const probe = (url) => fetch(url, { mode: 'no-cors' }).then(() => 'sent', () => 'blocked');
+      return { named: await probe('http://localhost:5556/__sandbox/stats'), other: await probe('http://localhost:5557/__sandbox/stats') };
     });
-    expect(outcome).toEqual({ api: 'sent', other: 'blocked' });
+    expect(outcome).toEqual({ named: 'sent', other: 'blocked' });
   });
 
   test('a header policy made for another config.json: the app says so and names the fix', async ({ page }) => {

@@ -16,6 +16,9 @@ Start from the repo root:
 Configuration (environment):
     API_PORT                 port (default 5557), bound on 127.0.0.1 and ::1
     JWKS_URL                 provider's key set (fetched lazily, cached)
+    JWKS_CA_FILE             PEM file of the CA(s) to trust for an https JWKS_URL
+                             instead of the system's (e.g. the sandbox's own
+                             tests/sandbox/.tls/cert.pem); verification stays on
     ISSUER                   expected `iss`
     AUDIENCE                 expected `aud` (comma-separated for several)
     CORS_ORIGINS             allowed browser origins (comma-separated)
@@ -44,6 +47,7 @@ import os
 import re
 import signal
 import socket
+import ssl
 import sys
 import threading
 import uuid
@@ -106,6 +110,7 @@ class Settings:
     cors_origins: tuple[str, ...] = DEFAULT_CORS_ORIGINS
     jwks_refresh_cooldown: float = 1.0
     jwks_timeout: float = 5.0
+    jwks_ca_file: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -116,6 +121,7 @@ class Settings:
             audiences=_split_env(env.get("AUDIENCE"), (API_CLIENT_ID,)),
             cors_origins=_split_env(env.get("CORS_ORIGINS"), DEFAULT_CORS_ORIGINS),
             jwks_refresh_cooldown=float(env.get("JWKS_REFRESH_COOLDOWN") or 1.0),
+            jwks_ca_file=env.get("JWKS_CA_FILE") or None,
         )
 
 
@@ -226,6 +232,14 @@ class TokenValidator:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        # An https JWKS_URL is verified against the system's CAs, or only against
+        # JWKS_CA_FILE when set (the sandbox's self-signed certificate). Never
+        # unverified. Loading the file here makes a missing one fail at start-up.
+        ssl_context = (
+            ssl.create_default_context(cafile=settings.jwks_ca_file)
+            if settings.jwks_ca_file
+            else None
+        )
         # Constructing the client fetches nothing; the first token does.
         self.jwks = jwt.PyJWKClient(
             settings.jwks_url,
@@ -233,6 +247,7 @@ class TokenValidator:
             lifespan=300,
             timeout=settings.jwks_timeout,
             cooldown_duration=settings.jwks_refresh_cooldown,
+            ssl_context=ssl_context,
         )
 
     def validate(self, token: str) -> dict[str, Any]:

@@ -12,7 +12,9 @@ import datetime
 import hashlib
 import hmac
 import json
+import ipaddress
 import socket
+import ssl
 import threading
 import time
 import urllib.parse
@@ -22,8 +24,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
 
 import server as api
 
@@ -55,9 +59,10 @@ def _jwk(key: rsa.RSAPrivateKey, kid: str) -> dict:
 
 
 class JwksServer:
-    """Serves {"keys": [...]} on a random loopback port; counts fetches."""
+    """Serves {"keys": [...]} on a random loopback port; counts fetches.
+    With `tls` (an ssl.SSLContext) over https."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.keys: list[dict] = []
         self.fetches = 0
         outer = self
@@ -76,7 +81,10 @@ class JwksServer:
                 pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/{TENANT}/discovery/v2.0/keys"
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+        scheme = "https" if tls is not None else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.httpd.server_address[1]}/{TENANT}/discovery/v2.0/keys"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def __enter__(self) -> "JwksServer":
@@ -489,6 +497,76 @@ def test_jwks_is_fetched_lazily_and_unreachable_provider_is_503(signing_key):
         r = httpx.get(f"http://127.0.0.1:{running.port}/api/weather/x", headers=bearer(token))
         assert r.status_code == 503
         assert "www-authenticate" not in r.headers
+
+
+def _self_signed(tmp_path, name: str) -> tuple[str, str]:
+    """A self-signed P-256 certificate for localhost / 127.0.0.1 / ::1, like scripts/setup makes."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([
+                x509.DNSName("localhost"),
+                x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                x509.IPAddress(ipaddress.ip_address("::1")),
+            ]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file = tmp_path / f"{name}-cert.pem"
+    key_file = tmp_path / f"{name}-key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_file), str(key_file)
+
+
+def test_https_jwks_is_trusted_only_through_jwks_ca_file(signing_key, tmp_path):
+    """The https sandbox: the JWKS comes over TLS with a self-signed certificate. JWKS_CA_FILE
+    trusts exactly that certificate; without it (or with another one) verification fails and
+    the API answers 503 -- it never fetches keys unverified."""
+    cert, key = _self_signed(tmp_path, "idp")
+    other_cert, _ = _self_signed(tmp_path, "other")
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    token = jwt.encode(base_claims(), signing_key, algorithm="RS256", headers={"kid": "key-1"})
+    with JwksServer(tls) as srv:
+        srv.keys = [_jwk(signing_key, "key-1")]
+        assert srv.url.startswith("https://127.0.0.1:")
+        trusted = api.Settings.from_env({"JWKS_URL": srv.url, "JWKS_CA_FILE": cert})
+        assert trusted.jwks_ca_file == cert
+        with RunningApi(trusted) as running:
+            r = httpx.get(f"http://127.0.0.1:{running.port}/api/weather/x", headers=bearer(token))
+            assert r.status_code == 200, r.text
+            assert srv.fetches == 1
+        for settings in (
+            api.Settings(jwks_url=srv.url),
+            api.Settings(jwks_url=srv.url, jwks_ca_file=other_cert),
+        ):
+            with RunningApi(settings) as running:
+                r = httpx.get(f"http://127.0.0.1:{running.port}/api/weather/x", headers=bearer(token))
+                assert r.status_code == 503
+        assert srv.fetches == 1  # the untrusting APIs never got a key set
+
+
+def test_jwks_ca_file_must_exist(tmp_path):
+    with pytest.raises((FileNotFoundError, ssl.SSLError)):
+        api.create_app(api.Settings(jwks_url="https://localhost:1/keys", jwks_ca_file=str(tmp_path / "missing.pem")))
 
 
 # --------------------------------------------------------------------------

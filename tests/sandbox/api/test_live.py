@@ -3,6 +3,12 @@ the weather API on 5557 must both be up. Collected only with SANDBOX_LIVE=1
 (see conftest.py); then an unreachable server is a failure, not a skip.
 
     SANDBOX_LIVE=1 tests/sandbox/.venv/bin/python -m pytest tests/sandbox/api/test_live.py -q
+
+Against the https pair (identity provider on https://localhost:5443, its API on 5558), trusting
+the sandbox's own certificate (never unverified):
+
+    SANDBOX_LIVE=1 SANDBOX_IDP=https://localhost:5443 SANDBOX_API=http://localhost:5558 \
+      SANDBOX_CA_FILE=tests/sandbox/.tls/cert.pem tests/sandbox/.venv/bin/python -m pytest tests/sandbox/api -q -k live
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import ssl
 
 import httpx
 import pytest
@@ -55,10 +62,24 @@ def _error_code(r: httpx.Response) -> str | None:
         return None
 
 
+CA_FILE = os.environ.get("SANDBOX_CA_FILE")
+
+
 @pytest.fixture(scope="module")
 def http():
-    with httpx.Client(timeout=15) as c:
+    verify = ssl.create_default_context(cafile=CA_FILE) if CA_FILE else True
+    with httpx.Client(timeout=15, verify=verify) as c:
         yield c
+
+
+def test_live_issuer_scheme_matches(http):
+    discovery = _get(http, f"{ISSUER}/.well-known/openid-configuration")
+    assert discovery.status_code == 200, discovery.text
+    body = discovery.json()
+    assert body["issuer"] == ISSUER
+    scheme = IDP.split(":", 1)[0]
+    for field in ("authorization_endpoint", "token_endpoint", "end_session_endpoint", "jwks_uri"):
+        assert body[field].startswith(f"{scheme}://"), (field, body[field])
 
 
 @pytest.fixture(scope="module")

@@ -24,8 +24,16 @@ export const PRECONSENTED_OIDC_SCOPES = ['openid', 'profile', 'offline_access'];
 export const PRECONSENTED_API_SCOPES = [`${API_RESOURCE}/weather.read`];
 
 export const PORT = Number(process.env.IDP_PORT || 5556);
-export const ORIGIN = `http://localhost:${PORT}`;
+/** https mode (IDP_HTTPS=1): TLS with the locally made certificate in tests/sandbox/.tls/. */
+export const HTTPS = process.env.IDP_HTTPS === '1';
+export const ORIGIN = `${HTTPS ? 'https' : 'http'}://localhost:${PORT}`;
 export const ISSUER = `${ORIGIN}/${TENANT_ID}/v2.0`;
+/** Where scripts/setup puts the sandbox's self-signed certificate (cert.pem, key.pem, spki.txt). */
+export const TLS_DIR = process.env.SANDBOX_TLS_DIR
+  ? new URL(`file://${process.env.SANDBOX_TLS_DIR.replace(/\/*$/, '/')}`)
+  : new URL('../.tls/', import.meta.url);
+export const TLS_CERT_FILE = new URL('cert.pem', TLS_DIR);
+export const TLS_KEY_FILE = new URL('key.pem', TLS_DIR);
 
 export const PATHS = {
   discovery: `/${TENANT_ID}/v2.0/.well-known/openid-configuration`,
@@ -37,11 +45,51 @@ export const PATHS = {
   login: `/${TENANT_ID}/login`,
 };
 
-/** Origins the SPA may run on (token-endpoint CORS, redirect and post-logout URIs). */
+/** Origins the Nimbus SPA may run on (token-endpoint CORS, redirect and post-logout URIs). */
 export const SPA_ORIGINS = (process.env.SANDBOX_SPA_ORIGINS || 'http://localhost:8080')
   .split(',')
   .map((s) => s.trim().replace(/\/+$/, ''))
   .filter(Boolean);
+
+/** A second deployment of Nimbus (its own app registration), on another origin. */
+export const SPA2_CLIENT_ID = '7d2c9b41-3e8f-4a6d-b5c0-9f1e2d3c4b5a';
+export const SPA2_CLIENT_NAME = 'Nimbus (second deployment)';
+export const SPA2_ORIGIN = 'http://localhost:8081';
+/** Microsoft's own MSAL.js (@azure/msal-browser), unmodified, as a second kind of client. */
+export const MSAL_CLIENT_ID = 'a1f3c5e7-9b2d-4f6a-8c0e-2d4f6a8c0e13';
+export const MSAL_CLIENT_NAME = 'MSAL.js sample';
+export const MSAL_ORIGIN = 'http://localhost:8082';
+
+/**
+ * Every "Single-page application" registration: public (no secret), PKCE S256, token-endpoint
+ * CORS for exactly its redirect URIs' origins, the same scopes and pre-consent.
+ */
+export const SPA_CLIENTS = [
+  {
+    client_id: SPA_CLIENT_ID,
+    client_name: SPA_CLIENT_NAME,
+    origins: SPA_ORIGINS,
+    redirect_uris: SPA_ORIGINS.map((o) => `${o}/auth/callback`),
+    post_logout_redirect_uris: SPA_ORIGINS.map((o) => `${o}/`),
+  },
+  {
+    client_id: SPA2_CLIENT_ID,
+    client_name: SPA2_CLIENT_NAME,
+    origins: [SPA2_ORIGIN],
+    redirect_uris: [`${SPA2_ORIGIN}/auth/callback`],
+    post_logout_redirect_uris: [`${SPA2_ORIGIN}/`],
+  },
+  {
+    client_id: MSAL_CLIENT_ID,
+    client_name: MSAL_CLIENT_NAME,
+    origins: [MSAL_ORIGIN],
+    redirect_uris: [`${MSAL_ORIGIN}/`],
+    post_logout_redirect_uris: [`${MSAL_ORIGIN}/`],
+  },
+];
+export const SPA_CLIENTS_BY_ID = new Map(SPA_CLIENTS.map((c) => [c.client_id, c]));
+/** Every origin some SPA registration allows (the token endpoint's CORS preflight). */
+export const ALL_SPA_ORIGINS = [...new Set(SPA_CLIENTS.flatMap((c) => c.origins))];
 
 function positiveSeconds(name, fallback) {
   const raw = process.env[name];
@@ -61,6 +109,12 @@ export const REFRESH_TTL = positiveSeconds('SANDBOX_REFRESH_TTL', 24 * 3600);
 // Entra's `sub` is an opaque, pairwise-looking string; `oid` is the user's object id (a GUID).
 const opaqueSub = (username) => createHash('sha256').update(`nimbus-sandbox:${TENANT_ID}:${username}`).digest('base64url').slice(0, 43);
 
+// Entra's optional `login_hint` ID-token claim: an opaque, stable value naming the account to the
+// provider (apps send it back as `logout_hint` at sign-out, or as `login_hint` at sign-in).
+// Here: base64url of "{oid}.{tid}" (not JSON, so it never looks like a JWT's "eyJ..." in a URL);
+// clients must not look inside.
+const loginHint = (u) => Buffer.from(`${u.oid}.${TENANT_ID}`).toString('base64url');
+
 export const USERS = [
   {
     username: 'alice',
@@ -76,4 +130,4 @@ export const USERS = [
     preferred_username: 'bob@nimbus.test',
     oid: 'b0b5e2d4-7c1a-4f3e-8d2b-6a9c1e3f5b70',
   },
-].map((u) => ({ ...u, sub: opaqueSub(u.username) }));
+].map((u) => ({ ...u, sub: opaqueSub(u.username), login_hint: loginHint(u) }));

@@ -5,7 +5,7 @@
 // POST /__sandbox/hostile (loopback, no Origin header). See README.md, "Hostile mode".
 import * as crypto from 'node:crypto';
 
-import { SPA_CLIENT_ID, TENANT_ID } from './config.mjs';
+import { TENANT_ID } from './config.mjs';
 
 /** `iss` used where a mode needs "someone else": Entra's real issuer for the same tenant. */
 export const OTHER_ISSUER = `https://login.microsoftonline.com/${TENANT_ID}/v2.0`;
@@ -135,7 +135,8 @@ export function tamperIdToken(jwt, mode, key) {
     case 'wrong_aud':
       return { jwt: sign(header, { ...payload, aud: OTHER_AUDIENCE }) };
     case 'extra_aud':
-      return { jwt: sign(header, { ...payload, aud: [SPA_CLIENT_ID, 'other-app'] }) };
+      // The real audience (whichever SPA registration signed in) plus another app.
+      return { jwt: sign(header, { ...payload, aud: [payload.aud, 'other-app'] }) };
     case 'wrong_nonce':
       return { jwt: sign(header, { ...payload, nonce: `not-${crypto.randomBytes(8).toString('hex')}` }) };
     case 'missing_nonce': {

@@ -87,16 +87,22 @@ ${items}
 }
 
 /**
- * RP-initiated logout: oidc-provider hands us its confirmation form (with the xsrf secret);
- * we add `logout=yes` and submit it at once, so no confirmation click is needed (like Entra
- * with a single signed-in account). Without JavaScript a "Sign out" button is shown.
+ * Sign-out without a hint naming the signed-in user: Entra's account picker ("Which account do you
+ * want to sign out of?"). One account here; the button confirms (a POST to the provider itself).
  */
-export function logoutPage(form) {
-  const withYes = form.replace('</form>', '<input type="hidden" name="logout" value="yes"/><noscript><button type="submit" class="primary">Sign out</button></noscript></form>');
-  return layout('Signing out', `
-<h1>Signing out…</h1>
-${withYes}
-<script>document.getElementById('op.logoutForm').submit();</script>`);
+export function logoutPickerPage({
+  action, id, name, account,
+}) {
+  return layout('Sign out', `
+<h1>Pick an account</h1>
+<p class="sub">Which account do you want to sign out of?</p>
+<p><strong>${esc(name)}</strong><br><span class="sub">${esc(account)}</span> (signed in)</p>
+<form method="post" action="${esc(action)}">
+  <input type="hidden" name="id" value="${esc(id)}">
+  <div class="buttons">
+    <button type="submit" class="primary">Sign out</button>
+  </div>
+</form>`);
 }
 
 export function signedOutPage() {

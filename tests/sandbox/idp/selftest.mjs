@@ -2,8 +2,11 @@
 //
 //   node_modules/.bin/node tests/sandbox/idp/selftest.mjs
 //
-// Assumes the provider is already running on IDP_PORT (default 5556). Uses the SPA origin from
-// SANDBOX_SPA_ORIGINS (first entry, default http://localhost:8080). Side effects on the running
+// Assumes the provider is already running on IDP_PORT (default 5556); with IDP_HTTPS=1 on
+// https://localhost:IDP_PORT (start it with the same values), trusting only the sandbox's own
+// certificate (tests/sandbox/.tls/cert.pem, via NODE_EXTRA_CA_CERTS: the self-test restarts
+// itself with it). Uses the SPA origin from SANDBOX_SPA_ORIGINS (first entry, default
+// http://localhost:8080), and the second Nimbus deployment's and the MSAL.js sample's clients. Side effects on the running
 // provider: POST /__sandbox/reset first, signs alice and bob in and out, ends every provider
 // session (POST /__sandbox/end-sessions), arms and clears every hostile mode, and finally
 // POST /__sandbox/reset again (lifetimes, hostile modes, counters and consents back to defaults).
@@ -11,13 +14,31 @@
 // If SANDBOX_REFRESH_TTL is set to 30 s or less (start the provider with the same value), the fixed
 // refresh-token lifetime is tested too, by waiting it out.
 // Prints "N passed, M failed" and exits non-zero on any failure.
+import { spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
+import * as https from 'node:https';
+import { fileURLToPath } from 'node:url';
 
 import {
   ACCESS_TTL, REFRESH_TTL, API_CLIENT_ID, API_RESOURCE, DAEMON_CLIENT_ID, DAEMON_CLIENT_SECRET, DAEMON_SP_OID, ISSUER, ORIGIN,
   PATHS, SPA_CLIENT_ID, SPA_ORIGINS, TENANT_ID, USERS,
+  HTTPS, TLS_CERT_FILE, SPA_CLIENT_NAME, SPA2_CLIENT_ID, SPA2_ORIGIN, MSAL_CLIENT_ID, MSAL_ORIGIN,
 } from './config.mjs';
+
+// https mode: Node's fetch must trust the sandbox certificate, which only NODE_EXTRA_CA_CERTS
+// (read at start-up) can give it: run again with it set (verification is never turned off).
+if (HTTPS && process.env.NODE_EXTRA_CA_CERTS !== fileURLToPath(TLS_CERT_FILE)) {
+  if (process.env.SANDBOX_SELFTEST_REEXEC === '1') {
+    console.log('FAIL could not set NODE_EXTRA_CA_CERTS for the https self-test');
+    process.exit(1);
+  }
+  const child = spawnSync(process.execPath, process.argv.slice(1), {
+    stdio: 'inherit',
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: fileURLToPath(TLS_CERT_FILE), SANDBOX_SELFTEST_REEXEC: '1' },
+  });
+  process.exit(child.status ?? 1);
+}
 
 const SPA_ORIGIN = SPA_ORIGINS[0];
 const REDIRECT_URI = `${SPA_ORIGIN}/auth/callback`;
@@ -158,12 +179,13 @@ function pkce() {
 
 function authorizeUrl({
   scope = BASE_SCOPE, prompt, challenge, method = 'S256', state, nonce, extra = {},
+  clientId = SPA_CLIENT_ID, redirectUri = REDIRECT_URI, responseMode = 'query',
 }) {
   const q = new URLSearchParams({
-    client_id: SPA_CLIENT_ID,
+    client_id: clientId,
     response_type: 'code',
-    redirect_uri: REDIRECT_URI,
-    response_mode: 'query',
+    redirect_uri: redirectUri,
+    response_mode: responseMode,
     scope,
     state,
     nonce,
@@ -201,26 +223,51 @@ async function signIn(browser, user, opts = {}) {
   return { ...flow, res };
 }
 
-function callbackParams(res) {
+/** The parameters of a redirect to `redirectUri` (query, or fragment for response_mode=fragment). */
+function callbackParams(res, redirectUri = REDIRECT_URI) {
   if (!res.final) return undefined;
-  if (res.final.origin + res.final.pathname !== REDIRECT_URI) return undefined;
+  if (res.final.origin + res.final.pathname !== redirectUri) return undefined;
+  if (res.final.hash) return Object.fromEntries(new URLSearchParams(res.final.hash.slice(1)));
   return Object.fromEntries(res.final.searchParams);
 }
 
-async function redeem(code, verifier, origin = SPA_ORIGIN) {
+async function redeem(code, verifier, origin = SPA_ORIGIN, { clientId = SPA_CLIENT_ID, redirectUri = REDIRECT_URI, extra = {} } = {}) {
   return tokenRequest({
     grant_type: 'authorization_code',
-    client_id: SPA_CLIENT_ID,
+    client_id: clientId,
     code,
-    redirect_uri: REDIRECT_URI,
+    redirect_uri: redirectUri,
     code_verifier: verifier,
+    ...extra,
   }, { origin });
 }
 
-async function refresh(refreshToken, extra = {}, origin = SPA_ORIGIN) {
+async function refresh(refreshToken, extra = {}, origin = SPA_ORIGIN, clientId = SPA_CLIENT_ID) {
   return tokenRequest({
-    grant_type: 'refresh_token', client_id: SPA_CLIENT_ID, refresh_token: refreshToken, ...extra,
+    grant_type: 'refresh_token', client_id: clientId, refresh_token: refreshToken, ...extra,
   }, { origin });
+}
+
+const GUID_RE = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+const ENTRA_DESCRIPTION = new RegExp(`^AADSTS(\\d+): [^\\r\\n]+\\r\\nTrace ID: (${GUID_RE})\\r\\nCorrelation ID: (${GUID_RE})\\r\\nTimestamp: (\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ)$`);
+
+/** An Entra-shaped token-endpoint error: error, error_description "AADSTSnnnnn: ...\r\nTrace ID: ...
+ *  \r\nCorrelation ID: ...\r\nTimestamp: ...", error_codes, timestamp, trace_id, correlation_id, error_uri. */
+function checkEntraError(label, json, error, code, { correlationId } = {}) {
+  const m = ENTRA_DESCRIPTION.exec(json?.error_description ?? '');
+  const ok = json?.error === error && !!m && Number(m[1]) === code
+    && JSON.stringify(json.error_codes) === JSON.stringify([code])
+    && json.trace_id === m[2] && json.correlation_id === m[3] && json.timestamp === m[4]
+    && json.error_uri === `https://login.microsoftonline.com/error?code=${code}`
+    && (correlationId === undefined || json.correlation_id === correlationId);
+  return check(`${label}: ${error}, Entra-shaped AADSTS${code} error`, ok, json);
+}
+
+/** An Entra-shaped authorization error redirect: AADSTS code, trace lines, error_uri. */
+function checkAuthorizeError(label, params, error, code) {
+  const m = ENTRA_DESCRIPTION.exec(params?.error_description ?? '');
+  return check(`${label}: error=${error}, AADSTS${code} with Trace ID / Correlation ID / Timestamp, error_uri`,
+    params?.error === error && !!m && Number(m[1]) === code && params.error_uri === `https://login.microsoftonline.com/error?code=${code}`, params);
 }
 
 function checkAccessToken(label, token, user, scp) {
@@ -245,6 +292,7 @@ function checkAccessToken(label, token, user, scp) {
 
 // --------------------------------------------------------------------------------------------
 
+const parseOrUndefined = (text) => { try { return JSON.parse(text); } catch { return undefined; } };
 const sandbox = async (path, method = 'GET') => (await fetch(`${ORIGIN}${path}`, { method })).json();
 
 let statsBefore;
@@ -339,7 +387,12 @@ await section('sign-in page, wrong password, authorization code + PKCE', async (
   equal('id_token: oid', id.payload.oid, alice.oid);
   equal('id_token: tid', id.payload.tid, TENANT_ID);
   equal('id_token: ver', id.payload.ver, '2.0');
+  equal('id_token: login_hint (Entra optional claim)', id.payload.login_hint, alice.login_hint);
+  check('  ... opaque: not a username, not JWT-looking (no "eyJ", no dots)', typeof id.payload.login_hint === 'string' && !id.payload.login_hint.includes('alice')
+    && !id.payload.login_hint.startsWith('eyJ') && /^[A-Za-z0-9_-]+$/.test(id.payload.login_hint), id.payload.login_hint);
   check('id_token: iat/exp sane', id.payload.iat <= now + 5 && id.payload.exp > now, id.payload);
+  equal('token response: ext_expires_in = expires_in (Entra)', t.json.ext_expires_in, t.json.expires_in);
+  check('token response: no client_info unless asked for', !('client_info' in t.json), Object.keys(t.json));
 
   checkAccessToken('access_token', t.json.access_token, alice, 'weather.read');
 
@@ -363,11 +416,15 @@ await section('refresh token rotation', async () => {
 
   const old = await refresh(aliceRefresh);
   equal('reusing a rotated refresh token is refused', old.json.error, 'invalid_grant');
+  checkEntraError('  ... ', old.json, 'invalid_grant', 70000);
   const family = await refresh(r2.json.refresh_token);
   equal('  ... and (oidc-provider) revokes the rest of that sign-in\'s tokens', family.json.error, 'invalid_grant');
+  checkEntraError('  ... the revoked one', family.json, 'invalid_grant', 70008);
 
   const evil = await refresh(r2.json.refresh_token, {}, EVIL_ORIGIN);
   check('token endpoint refuses another origin (400, no CORS header)', evil.status === 400 && evil.headers.get('access-control-allow-origin') === null, { status: evil.status, acao: evil.headers.get('access-control-allow-origin'), body: evil.json });
+  checkEntraError('  ... ', evil.json, 'invalid_request', 9002326);
+  check('  ... naming the request origin', evil.json.error_description?.includes(`Request origin: '${EVIL_ORIGIN}'`), evil.json.error_description);
 });
 
 await section('single sign-on, prompt=none, CORS for another origin', async () => {
@@ -377,6 +434,10 @@ await section('single sign-on, prompt=none, CORS for another origin', async () =
   const evil = await redeem(cb.code, silent.pkce.verifier, EVIL_ORIGIN);
   equal('code redemption from another origin refused', evil.status, 400);
   equal('  ... without Access-Control-Allow-Origin', evil.headers.get('access-control-allow-origin'), null);
+  checkEntraError('  ... ', evil.json, 'invalid_request', 9002326);
+  const noOrigin = await redeem(cb.code, silent.pkce.verifier, null);
+  equal('code redemption without an Origin header (not from a browser page) refused', noOrigin.status, 400);
+  checkEntraError('  ... ', noOrigin.json, 'invalid_request', 9002327);
   const good = await redeem(cb.code, silent.pkce.verifier);
   equal('SSO code redeems (after the refused attempt)', good.status, 200);
   check('SSO flow issues a refresh token', !!good.json.refresh_token);
@@ -387,6 +448,7 @@ await section('single sign-on, prompt=none, CORS for another origin', async () =
   const err = callbackParams(none.res);
   equal('prompt=none without a session: login_required', err?.error, 'login_required');
   check('  ... AADSTS50058 in error_description', err?.error_description?.includes('AADSTS50058'), err);
+  checkAuthorizeError('  ... ', err, 'login_required', 50058);
   equal('  ... state echoed', err?.state, none.state);
 
   const select = await startAuthorize(browser, { prompt: 'select_account' });
@@ -409,9 +471,11 @@ await section('PKCE rules', async () => {
   const bad = await redeem(cb.code, pkce().verifier);
   equal('wrong code_verifier: invalid_grant', bad.json.error, 'invalid_grant');
   check('  ... AADSTS501481', bad.json.error_description?.startsWith('AADSTS501481'), bad.json);
+  checkEntraError('  ... ', bad.json, 'invalid_grant', 501481);
 
   const unregistered = await b.follow(authorizeUrl({ state: 's', nonce: 'n', challenge: pkce().challenge }).replace(encodeURIComponent(REDIRECT_URI), encodeURIComponent('http://localhost:1234/auth/callback')));
   check('unregistered redirect_uri: error page, no redirect', unregistered.status === 400 && !unregistered.final, unregistered.status);
+  check('  ... the page says AADSTS50011 and names the redirect URI', unregistered.text.includes('AADSTS50011') && unregistered.text.includes('http://localhost:1234/auth/callback'), unregistered.text.slice(0, 400));
 });
 
 await section('consent for weather.write', async () => {
@@ -419,6 +483,8 @@ await section('consent for weather.write', async () => {
   const silent = await startAuthorize(browser, { prompt: 'none', scope });
   const e = callbackParams(silent.res);
   equal('prompt=none needing consent: consent_required', e?.error, 'consent_required');
+  checkAuthorizeError('  ... ', e, 'consent_required', 65001);
+  check('  ... naming the application (id and name)', e?.error_description?.includes(`'${SPA_CLIENT_ID}' named '${SPA_CLIENT_NAME}'`), e?.error_description);
 
   const flow = await startAuthorize(browser, { scope });
   equal('consent page shown', flow.res.status, 200);
@@ -428,6 +494,7 @@ await section('consent for weather.write', async () => {
   const d = callbackParams(declined);
   equal('Decline: error=consent_required', d?.error, 'consent_required');
   check('  ... AADSTS65001 in error_description', d?.error_description?.includes('AADSTS65001'), d);
+  checkAuthorizeError('  ... ', d, 'consent_required', 65001);
   equal('  ... state echoed', d?.state, flow.state);
 
   const flow2 = await startAuthorize(browser, { scope });
@@ -451,7 +518,8 @@ await section('cancel', async () => {
   const res = await b.follow(formAction(flow.res.text), { method: 'POST', form: { action: 'cancel' } });
   const cb = callbackParams(res);
   equal('Cancel: error=access_denied', cb?.error, 'access_denied');
-  equal('  ... error_description', cb?.error_description, 'The user cancelled the sign-in.');
+  check('  ... error_description says the user cancelled', cb?.error_description?.includes('The user cancelled the sign-in.'), cb);
+  checkAuthorizeError('  ... ', cb, 'access_denied', 65004);
   equal('  ... state echoed', cb?.state, flow.state);
 });
 
@@ -470,22 +538,39 @@ await section('second user', async () => {
   const again = await redeem(code, twice.pkce.verifier);
   equal('a code cannot be redeemed twice', again.json.error, 'invalid_grant');
   check('  ... with AADSTS54005', again.json.error_description?.startsWith('AADSTS54005'), again.json);
+  checkEntraError('  ... ', again.json, 'invalid_grant', 54005);
   const revoked = await refresh(first.json.refresh_token);
   equal('  ... and (oidc-provider) the tokens from its first redemption are revoked', revoked.json.error, 'invalid_grant');
 
 });
 
-await section('logout', async () => {
-  const q = new URLSearchParams({
-    client_id: SPA_CLIENT_ID, id_token_hint: aliceIdToken, post_logout_redirect_uri: POST_LOGOUT_URI,
-  });
-  const page = await browser.request(`${ORIGIN}${PATHS.logout}?${q}`);
-  equal('logout page status', page.status, 200);
-  check('logout page auto-submits (script + logout=yes)', /\.submit\(\)/.test(page.text) && /name="logout" value="yes"/.test(page.text));
-  const action = formAction(page.text);
-  const fields = Object.fromEntries([...page.text.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-  const done = await browser.request(new URL(action, ORIGIN).href, { method: 'POST', form: fields });
-  check('logout redirects to post_logout_redirect_uri', done.status >= 300 && done.status < 400 && done.location === POST_LOGOUT_URI, { status: done.status, location: done.location });
+/** The account-picker page's confirmation form (action and hidden id), or undefined. */
+function pickerForm(html) {
+  const action = formAction(html);
+  const id = /<input type="hidden" name="id" value="([^"]+)"/.exec(html)?.[1];
+  return action && id ? { action, id } : undefined;
+}
+const logoutUrl = (params) => `${ORIGIN}${PATHS.logout}?${new URLSearchParams(params)}`;
+const sessionCookieCleared = (res) => res.headers.getSetCookie().some((c) => /^nimbus_idp_session=;/.test(c) && /expires=Thu, 01 Jan 1970/i.test(c));
+async function signedIn(b) {
+  const none = await startAuthorize(b, { prompt: 'none' });
+  return !!callbackParams(none.res)?.code;
+}
+
+await section('logout (GET, as Entra documents it)', async () => {
+  // logout_hint = the ID token's login_hint claim, no client_id: what MSAL.js sends.
+  const hint = decodeJwt(aliceIdToken).payload.login_hint;
+  const post = await browser.request(`${ORIGIN}${PATHS.logout}`, { method: 'POST', form: { post_logout_redirect_uri: POST_LOGOUT_URI, logout_hint: hint } });
+  equal('POST to the logout endpoint: 405', post.status, 405);
+  equal('  ... Allow: GET', post.headers.get('allow'), 'GET');
+  checkEntraError('  ... JSON', parseOrUndefined(post.text), 'invalid_request', 900561);
+  check('  ... and the session is still there', await signedIn(browser));
+
+  const q = { post_logout_redirect_uri: POST_LOGOUT_URI, logout_hint: hint, state: 'st-1' };
+  const done = await browser.request(logoutUrl(q));
+  check('GET with logout_hint naming the signed-in user: redirect at once, no page', done.status === 302 && done.location === `${POST_LOGOUT_URI}?state=st-1`, { status: done.status, location: done.location });
+  check('  ... clears the session cookie', sessionCookieCleared(done), done.headers.getSetCookie());
+  check('  ... no token or hint in the redirect', !/eyJ|logout_hint|id_token/.test(done.location ?? ''), done.location);
 
   const after = await startAuthorize(browser);
   check('after logout, authorize shows the sign-in page again', after.res.status === 200 && !!formAction(after.res.text) && after.res.text.includes('Username'), after.res.status);
@@ -495,21 +580,69 @@ await section('logout', async () => {
   const r = await refresh(aliceRefresh);
   equal('refresh tokens survive logout (offline_access), like Entra', r.status, 200);
 
-  // An id_token_hint the provider cannot verify (e.g. from before a restart) still signs out.
-  const b = new Browser();
-  await signIn(b, bob);
+  const nobody = await browser.request(logoutUrl({ post_logout_redirect_uri: POST_LOGOUT_URI, client_id: SPA_CLIENT_ID }));
+  check('GET with nobody signed in: straight back to post_logout_redirect_uri', nobody.status === 302 && nobody.location === POST_LOGOUT_URI, { status: nobody.status, location: nobody.location });
+  const plain = await browser.request(logoutUrl({}));
+  check('GET without post_logout_redirect_uri: the "signed out" page', plain.status === 200 && plain.text.includes('You signed out'), plain.status);
+
+  // id_token_hint still works (and names the client).
+  const b1 = new Browser();
+  const f1 = await signIn(b1, bob);
+  const t1 = await redeem(callbackParams(f1.res).code, f1.pkce.verifier);
+  const byToken = await b1.request(logoutUrl({ post_logout_redirect_uri: POST_LOGOUT_URI, id_token_hint: t1.json.id_token }));
+  check('GET with id_token_hint: redirect at once', byToken.status === 302 && byToken.location === POST_LOGOUT_URI, { status: byToken.status, location: byToken.location });
+  check('  ... session gone', !(await signedIn(b1)));
+
+  // No hint: Entra's account picker first.
+  const b2 = new Browser();
+  await signIn(b2, bob);
+  const picker = await b2.request(logoutUrl({ post_logout_redirect_uri: POST_LOGOUT_URI, client_id: SPA_CLIENT_ID }));
+  check('GET with client_id and no hint: account picker page', picker.status === 200 && /Pick an account/.test(picker.text) && picker.text.includes(bob.preferred_username)
+    && /<button[^>]*>\s*Sign out\s*<\/button>/.test(picker.text), picker.status);
+  const form = pickerForm(picker.text);
+  check('  ... posts to the provider itself', form?.action === `${PATHS.logout}/confirm`, form);
+  check('  ... and has not signed out yet', await signedIn(b2));
+  const confirmed = await b2.request(new URL(form.action, ORIGIN).href, { method: 'POST', form: { id: form.id } });
+  check('  ... "Sign out" then redirects to post_logout_redirect_uri', confirmed.status === 302 && confirmed.location === POST_LOGOUT_URI, { status: confirmed.status, location: confirmed.location });
+  check('  ... session gone', !(await signedIn(b2)));
+  const replay = await b2.request(new URL(form.action, ORIGIN).href, { method: 'POST', form: { id: form.id } });
+  check('  ... the confirmation cannot be replayed', replay.status === 400 && !replay.location, replay.status);
+
+  // A hint naming someone else, or an id_token_hint the provider cannot verify: the picker too.
+  const b3 = new Browser();
+  await signIn(b3, bob);
+  const other = await b3.request(logoutUrl({ post_logout_redirect_uri: POST_LOGOUT_URI, logout_hint: alice.login_hint }));
+  check('logout_hint of another account: the picker, not a sign-out', other.status === 200 && !!pickerForm(other.text) && await signedIn(b3), other.status);
   const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
   const enc = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
   const input = `${enc({ alg: 'RS256', kid: 'old-key' })}.${enc({ iss: ISSUER, aud: SPA_CLIENT_ID, sub: bob.sub, iat: 1, exp: 2 })}`;
   const stale = `${input}.${crypto.sign('RSA-SHA256', Buffer.from(input), privateKey).toString('base64url')}`;
-  const q2 = new URLSearchParams({ client_id: SPA_CLIENT_ID, id_token_hint: stale, post_logout_redirect_uri: POST_LOGOUT_URI });
-  const page2 = await b.request(`${ORIGIN}${PATHS.logout}?${q2}`);
-  equal('logout with an unverifiable id_token_hint still shows the sign-out form', page2.status, 200);
-  const fields2 = Object.fromEntries([...page2.text.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-  const done2 = await b.request(new URL(formAction(page2.text), ORIGIN).href, { method: 'POST', form: fields2 });
+  const page2 = await b3.request(logoutUrl({ client_id: SPA_CLIENT_ID, id_token_hint: stale, post_logout_redirect_uri: POST_LOGOUT_URI }));
+  const form2 = pickerForm(page2.text);
+  check('an unverifiable id_token_hint (e.g. from before a restart) is ignored: the picker', page2.status === 200 && !!form2, page2.status);
+  const done2 = await b3.request(new URL(form2.action, ORIGIN).href, { method: 'POST', form: { id: form2.id } });
   equal('  ... and redirects to post_logout_redirect_uri', done2.location, POST_LOGOUT_URI);
-  const none2 = await startAuthorize(b, { prompt: 'none' });
-  equal('  ... and the session is gone', callbackParams(none2.res)?.error, 'login_required');
+  check('  ... and the session is gone', !(await signedIn(b3)));
+
+  // Unregistered post_logout_redirect_uri: refused, nothing happens.
+  const b4 = new Browser();
+  const f4 = await signIn(b4, alice);
+  const t4 = await redeem(callbackParams(f4.res).code, f4.pkce.verifier);
+  const h4 = decodeJwt(t4.json.id_token).payload.login_hint;
+  for (const [label, params] of [
+    ['unregistered URI with logout_hint', { post_logout_redirect_uri: 'http://localhost:1234/', logout_hint: h4 }],
+    ['another client\'s URI with client_id', { post_logout_redirect_uri: `${MSAL_ORIGIN}/`, client_id: SPA_CLIENT_ID, logout_hint: h4 }],
+    ['a client the session never signed in to (logout_hint only)', { post_logout_redirect_uri: `${SPA2_ORIGIN}/`, logout_hint: h4 }],
+    ['another client\'s URI with id_token_hint', { post_logout_redirect_uri: `${SPA2_ORIGIN}/`, id_token_hint: t4.json.id_token }],
+  ]) {
+    const res = await b4.request(logoutUrl(params));
+    check(`${label}: error page (AADSTS50011), no redirect`, res.status === 400 && !res.location && res.text.includes('AADSTS50011'), { status: res.status, location: res.location });
+  }
+  check('  ... and none of them signed out', await signedIn(b4));
+  const unknown = await b4.request(logoutUrl({ post_logout_redirect_uri: POST_LOGOUT_URI, client_id: 'f00f00f0-0000-4000-8000-000000000000' }));
+  check('unknown client_id: error page (AADSTS700016)', unknown.status === 400 && unknown.text.includes('AADSTS700016') && !unknown.location, unknown.status);
+  const end4 = await b4.request(logoutUrl({ post_logout_redirect_uri: POST_LOGOUT_URI, logout_hint: h4 }));
+  equal('then the right one signs out', end4.location, POST_LOGOUT_URI);
 });
 
 await section('daemon: client credentials', async () => {
@@ -541,14 +674,17 @@ await section('daemon: client credentials', async () => {
     grant_type: 'client_credentials', scope, client_id: DAEMON_CLIENT_ID, client_secret: 'wrong',
   }, { origin: null });
   equal('wrong secret: invalid_client', wrong.json.error, 'invalid_client');
+  checkEntraError('  ... ', wrong.json, 'invalid_client', 7000215);
   const badScope = await tokenRequest({
     grant_type: 'client_credentials', scope: READ, client_id: DAEMON_CLIENT_ID, client_secret: DAEMON_CLIENT_SECRET,
   }, { origin: null });
   equal('scope without /.default: invalid_scope', badScope.json.error, 'invalid_scope');
+  checkEntraError('  ... ', badScope.json, 'invalid_scope', 1002012);
   const fromBrowser = await tokenRequest({
     grant_type: 'client_credentials', scope, client_id: DAEMON_CLIENT_ID, client_secret: DAEMON_CLIENT_SECRET,
   }, { origin: SPA_ORIGIN });
   check('daemon from a browser origin refused', fromBrowser.status === 400 && fromBrowser.headers.get('access-control-allow-origin') === null, fromBrowser.status);
+  checkEntraError('  ... ', fromBrowser.json, 'invalid_request', 9002326);
 });
 
 const ttl = Number(process.env.SANDBOX_REFRESH_TTL);
@@ -565,6 +701,7 @@ if (ttl > 0 && ttl <= 30) {
     const r2 = await refresh(r1.json.refresh_token);
     equal('rotated token expires with the original lifetime', r2.json.error, 'invalid_grant');
     check('  ... AADSTS700084', r2.json.error_description?.startsWith('AADSTS700084'), r2.json);
+    checkEntraError('  ... ', r2.json, 'invalid_grant', 700084);
   });
 }
 
@@ -613,7 +750,6 @@ async function rawTokenRequest(form, { origin = SPA_ORIGIN, signal } = {}) {
 const codeForm = (code, verifier) => ({
   grant_type: 'authorization_code', client_id: SPA_CLIENT_ID, code, redirect_uri: REDIRECT_URI, code_verifier: verifier,
 });
-const parseOrUndefined = (text) => { try { return JSON.parse(text); } catch { return undefined; } };
 
 /** A signed-in browser for alice (own session), plus a way to get fresh codes silently. */
 async function session(user = alice) {
@@ -642,7 +778,9 @@ await section('admin endpoints: loopback JSON, no Origin header', async () => {
   const pre = await fetch(`${ORIGIN}/__sandbox/reset`, { method: 'OPTIONS', headers: { origin: SPA_ORIGIN, 'access-control-request-method': 'POST' } });
   equal('no CORS preflight grant for /__sandbox/reset', pre.headers.get('access-control-allow-origin'), null);
   const rebound = await new Promise((resolve, reject) => {
-    const req = http.request(`${ORIGIN}/__sandbox/config`, { headers: { host: 'evil.example:5556' } }, (res) => { res.resume(); resolve(res.statusCode); });
+    const req = (HTTPS ? https : http).request(`${ORIGIN}/__sandbox/config`, {
+      headers: { host: 'evil.example:5556' }, ...(HTTPS ? { servername: 'localhost' } : undefined),
+    }, (res) => { res.resume(); resolve(res.statusCode); });
     req.on('error', reject);
     req.end();
   });
@@ -684,6 +822,7 @@ await section('runtime token lifetimes (POST /__sandbox/config)', async () => {
   const r2 = await refresh(r1.json.refresh_token);
   equal('the rotated token still ends 4 s after sign-in (a later refresh_ttl change does not extend it)', r2.json.error, 'invalid_grant');
   check('  ... AADSTS700084 naming the 4 s lifetime', /^AADSTS700084:.*lifetime of 4 seconds/.test(r2.json.error_description ?? ''), r2.json);
+  checkEntraError('  ... ', r2.json, 'invalid_grant', 700084);
 
   const back = await admin('/__sandbox/config', { access_ttl: ACCESS_TTL, refresh_ttl: REFRESH_TTL });
   check('config restored', back.json?.access_ttl === ACCESS_TTL && back.json?.refresh_ttl === REFRESH_TTL, back.json);
@@ -738,10 +877,12 @@ await section('consent and refresh scopes (AADSTS65001)', async () => {
   equal('refresh asking for a not-consented scope: invalid_grant (not invalid_scope)', denied.json.error, 'invalid_grant');
   check('  ... error_description starts with AADSTS65001:', denied.json.error_description?.startsWith('AADSTS65001:'), denied.json);
   equal('  ... suberror consent_required', denied.json.suberror, 'consent_required');
+  checkEntraError('  ... ', denied.json, 'invalid_grant', 65001);
   const email = await refresh(t.json.refresh_token, { scope: 'openid email' });
   check('same for an OIDC scope never consented (email)', email.json.error === 'invalid_grant' && email.json.error_description?.startsWith('AADSTS65001:'), email.json);
   const bogus = await refresh(t.json.refresh_token, { scope: 'api://00000000-1111-2222-3333-444444444444/nothing' });
   equal('an unknown scope stays invalid_scope', bogus.json.error, 'invalid_scope');
+  checkEntraError('  ... ', bogus.json, 'invalid_scope', 70011);
   const readOnly = await refresh(t.json.refresh_token, { scope: `openid offline_access ${READ}` });
   equal('the refused refreshes left the token usable: read refresh works', readOnly.status, 200);
   equal('  ... scp weather.read', decodeJwt(readOnly.json.access_token).payload.scp, 'weather.read');
@@ -797,6 +938,160 @@ await section('claims request parameter (continuous access evaluation)', async (
   check('claims survive the sign-in page round trip', atb.xms_cc_satisfied === true && JSON.stringify(atb.acrs) === '["c1","c2"]', atb);
 });
 
+await section('client capabilities (xms_cc) are not claims challenges', async () => {
+  const cp1 = JSON.stringify({ access_token: { xms_cc: { values: ['CP1'] } } });
+  const s = await session();
+  const before = await getStats();
+  const c = await s.code({ extra: { claims: cp1 } });
+  const t = await redeem(c.code, c.verifier);
+  equal('authorize declaring CP1: tokens issued', t.status, 200);
+  const at = decodeJwt(t.json.access_token).payload;
+  equal('access token: xms_cc ["cp1"] (Entra\'s claim)', JSON.stringify(at.xms_cc), '["cp1"]');
+  check('  ... no xms_cc_satisfied, no acrs (nothing was challenged)', !('xms_cc_satisfied' in at) && !('acrs' in at), at);
+  let st = await getStats();
+  equal('stats.capability_requests counted', st.capability_requests - before.capability_requests, 1);
+  equal('  ... not stats.claims_requests (challenge responses)', st.claims_requests, before.claims_requests);
+  equal('  ... claims_last unchanged', st.claims_last, before.claims_last);
+
+  const r1 = await refresh(t.json.refresh_token);
+  equal('a refresh of that grant without claims: still xms_cc', JSON.stringify(decodeJwt(r1.json.access_token).payload.xms_cc), '["cp1"]');
+  const r2 = await refresh(r1.json.refresh_token, { claims: cp1 });
+  check('a refresh carrying the capability claims (as MSAL sends them): 200, xms_cc, no xms_cc_satisfied', r2.status === 200
+    && JSON.stringify(decodeJwt(r2.json.access_token).payload.xms_cc) === '["cp1"]' && !('xms_cc_satisfied' in decodeJwt(r2.json.access_token).payload), r2.json);
+  st = await getStats();
+  equal('  ... counted in stats.capability_token_requests', st.capability_token_requests - before.capability_token_requests, 1);
+  equal('  ... not in stats.claims_token_requests', st.claims_token_requests, before.claims_token_requests);
+
+  const c2 = await s.code();
+  const withBody = await redeem(c2.code, c2.verifier, SPA_ORIGIN, { extra: { claims: cp1 } });
+  check('a code redemption carrying claims (MSAL sends them there too): 200 and xms_cc', withBody.status === 200
+    && JSON.stringify(decodeJwt(withBody.json.access_token).payload.xms_cc) === '["cp1"]', withBody.json);
+
+  // MSAL merges client capabilities into a challenge's claims: that is a challenge response.
+  const merged = JSON.stringify({ access_token: { xms_cc: { values: ['cp1'] }, acrs: { essential: true, value: 'c1' } } });
+  const mid = await getStats();
+  const c3 = await s.code({ extra: { claims: merged } });
+  const t3 = await redeem(c3.code, c3.verifier);
+  const at3 = decodeJwt(t3.json.access_token).payload;
+  check('challenge merged with xms_cc: xms_cc_satisfied, acrs and xms_cc', at3.xms_cc_satisfied === true && JSON.stringify(at3.acrs) === '["c1"]' && JSON.stringify(at3.xms_cc) === '["cp1"]', at3);
+  st = await getStats();
+  check('  ... counted as a challenge response, not a capability declaration', st.claims_requests - mid.claims_requests === 1 && st.capability_requests === mid.capability_requests && st.claims_last === merged, st);
+  const r3 = await refresh(t3.json.refresh_token, { claims: merged });
+  check('a refresh answering a merged challenge: xms_cc_satisfied, counted in claims_token_requests', decodeJwt(r3.json.access_token).payload.xms_cc_satisfied === true
+    && (await getStats()).claims_token_requests - st.claims_token_requests === 1, r3.json);
+
+  const plain = await session(bob);
+  const tp = await redeem(plain.first.code, plain.first.verifier);
+  check('a sign-in declaring nothing: no xms_cc', !('xms_cc' in decodeJwt(tp.json.access_token).payload));
+
+  // What MSAL.js 5 really sends: its default optional ID-token claims, plus xms_cc.
+  const optional = { signin_state: { essential: false }, login_hint: { essential: false }, tenant_region_sub_scope: { essential: false } };
+  const msalClaims = JSON.stringify({ id_token: optional, access_token: { xms_cc: { values: ['CP1'] } } });
+  const m0 = await getStats();
+  const c4 = await plain.code({ extra: { claims: msalClaims } });
+  const t4 = await redeem(c4.code, c4.verifier, SPA_ORIGIN, { extra: { claims: msalClaims } });
+  const at4 = decodeJwt(t4.json.access_token).payload;
+  check('MSAL.js\'s claims (optional ID-token claims + xms_cc): xms_cc, no xms_cc_satisfied', JSON.stringify(at4.xms_cc) === '["cp1"]' && !('xms_cc_satisfied' in at4), at4);
+  let m1 = await getStats();
+  check('  ... a capability declaration, not a challenge response (authorize and token request)', m1.capability_requests - m0.capability_requests === 1
+    && m1.capability_token_requests - m0.capability_token_requests === 1 && m1.claims_requests === m0.claims_requests, m1);
+  const fresh = await session(bob); // a new sign-in: a new grant, which never declared capabilities
+  const c5 = await fresh.code({ extra: { claims: JSON.stringify({ id_token: optional }) } });
+  const at5 = decodeJwt((await redeem(c5.code, c5.verifier)).json.access_token).payload;
+  m1 = await getStats();
+  check('only optional ID-token claims (MSAL.js without clientCapabilities): neither counted, no xms_cc', !('xms_cc' in at5) && !('xms_cc_satisfied' in at5)
+    && m1.claims_requests === m0.claims_requests && m1.capability_requests - m0.capability_requests === 1, m1);
+  const essential = JSON.stringify({ id_token: { acr: { essential: true, value: 'c1' } } });
+  const c6 = await plain.code({ extra: { claims: essential } });
+  await redeem(c6.code, c6.verifier);
+  equal('an essential ID-token claim counts as a challenge response', (await getStats()).claims_requests - m0.claims_requests, 1);
+});
+
+await section('Entra error shapes and extras (token endpoint)', async () => {
+  const corr = crypto.randomUUID();
+  const viaHeader = await tokenRequest({ grant_type: 'refresh_token', client_id: SPA_CLIENT_ID, refresh_token: 'nope' }, { headers: { 'client-request-id': corr } });
+  checkEntraError('unknown refresh token, client-request-id header', viaHeader.json, 'invalid_grant', 70008, { correlationId: corr });
+  const corr2 = crypto.randomUUID();
+  const viaQuery = await fetch(`${ORIGIN}${PATHS.token}?client-request-id=${corr2}`, {
+    method: 'POST', headers: { origin: SPA_ORIGIN, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'refresh_token', client_id: SPA_CLIENT_ID, refresh_token: 'nope' }),
+  });
+  checkEntraError('  ... client-request-id in the query (as MSAL.js sends it) is the correlation id', await viaQuery.json(), 'invalid_grant', 70008, { correlationId: corr2 });
+  const missing = await tokenRequest({ grant_type: 'authorization_code', client_id: SPA_CLIENT_ID, redirect_uri: REDIRECT_URI, code_verifier: 'x'.repeat(43) });
+  checkEntraError('missing code', missing.json, 'invalid_request', 900144);
+  const unsupported = await tokenRequest({ grant_type: 'password', client_id: SPA_CLIENT_ID, username: 'alice', password: 'alice-password' });
+  check('unsupported grant type: an Entra-shaped error', ENTRA_DESCRIPTION.test(unsupported.json.error_description ?? '') && unsupported.status === 400, unsupported.json);
+  const get = await fetch(`${ORIGIN}${PATHS.token}`);
+  equal('GET on the token endpoint: 405', get.status, 405);
+  checkEntraError('  ... ', await get.json(), 'invalid_request', 900561);
+
+  const s = await session();
+  const c = await s.code();
+  const t = await redeem(c.code, c.verifier, SPA_ORIGIN, { extra: { client_info: '1' } });
+  const ci = parseOrUndefined(Buffer.from(t.json.client_info ?? '', 'base64url').toString('utf8'));
+  check('client_info=1: client_info is base64url {"uid": oid, "utid": tid} (MSAL.js builds its account id from it)', ci?.uid === alice.oid && ci?.utid === TENANT_ID, t.json.client_info);
+  const r = await refresh(t.json.refresh_token, { client_info: '1' });
+  check('  ... on refresh too', !!r.json.client_info, Object.keys(r.json));
+  const noOrigin = await refresh(r.json.refresh_token, {}, null);
+  equal('refresh of an SPA token without an Origin header refused', noOrigin.status, 400);
+  checkEntraError('  ... ', noOrigin.json, 'invalid_request', 9002327);
+  equal('  ... and the refresh token stays usable', (await refresh(r.json.refresh_token)).status, 200);
+});
+
+await section('more SPA registrations: the second Nimbus deployment and the MSAL.js sample', async () => {
+  const spa2 = { clientId: SPA2_CLIENT_ID, redirectUri: `${SPA2_ORIGIN}/auth/callback` };
+  const b = new Browser();
+  const flow = await signIn(b, alice, spa2);
+  const cb = callbackParams(flow.res, spa2.redirectUri);
+  check('second deployment: sign-in returns a code to its redirect URI', !!cb?.code, flow.res.final?.href ?? flow.res.status);
+  const named = await startAuthorize(new Browser(), spa2);
+  check('  ... its sign-in page names it', named.res.text.includes('Nimbus (second deployment)'), named.res.status);
+  const wrongOrigin = await redeem(cb.code, flow.pkce.verifier, SPA_ORIGIN, spa2);
+  check('  ... its code redeemed from the first deployment\'s origin: refused (9002326, no CORS)', wrongOrigin.status === 400 && wrongOrigin.headers.get('access-control-allow-origin') === null && wrongOrigin.json.error_codes?.[0] === 9002326, wrongOrigin.json);
+  const t = await redeem(cb.code, flow.pkce.verifier, SPA2_ORIGIN, spa2);
+  check('  ... from its own origin: tokens, CORS for that origin', t.status === 200 && t.headers.get('access-control-allow-origin') === SPA2_ORIGIN, t.status);
+  equal('  ... ID token aud', decodeJwt(t.json.id_token).payload.aud, SPA2_CLIENT_ID);
+  equal('  ... access token azp', decodeJwt(t.json.access_token).payload.azp, SPA2_CLIENT_ID);
+  equal('  ... refresh from its origin', (await refresh(t.json.refresh_token, {}, SPA2_ORIGIN, SPA2_CLIENT_ID)).status, 200);
+  const firstFrom8081 = await redeem('x', 'y'.repeat(43), SPA2_ORIGIN);
+  check('the first deployment\'s client from the second\'s origin: refused, no CORS', firstFrom8081.status === 400 && firstFrom8081.headers.get('access-control-allow-origin') === null && firstFrom8081.json.error_codes?.[0] === 9002326, firstFrom8081.json);
+  const cross = await b.follow(authorizeUrl({ ...spa2, redirectUri: REDIRECT_URI, state: 's', nonce: 'n', challenge: pkce().challenge }));
+  check('second deployment with the first one\'s redirect URI: error page AADSTS50011', cross.status === 400 && !cross.final && cross.text.includes('AADSTS50011'), cross.status);
+  const noPkce = await b.follow(authorizeUrl({ ...spa2, state: 's', nonce: 'n' }));
+  check('second deployment without PKCE: refused', callbackParams(noPkce, spa2.redirectUri)?.error === 'invalid_request', callbackParams(noPkce, spa2.redirectUri));
+
+  for (const origin of [SPA_ORIGIN, SPA2_ORIGIN, MSAL_ORIGIN]) {
+    const pre = await fetch(`${ORIGIN}${PATHS.token}`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
+    equal(`token preflight from ${origin}`, pre.headers.get('access-control-allow-origin'), origin);
+  }
+
+  // The MSAL.js sample: redirect URI is the app's root, response_mode=fragment (MSAL's default).
+  const msal = { clientId: MSAL_CLIENT_ID, redirectUri: `${MSAL_ORIGIN}/`, responseMode: 'fragment' };
+  const cp1 = JSON.stringify({ access_token: { xms_cc: { values: ['CP1'] } } });
+  const m = new Browser();
+  const mf = await signIn(m, bob, { ...msal, extra: { claims: cp1, client_info: '1' } });
+  check('MSAL.js sample: the code comes back in the fragment', !!mf.res.final?.hash && /[#&]code=/.test(mf.res.final.hash) && !mf.res.final.search, mf.res.final?.href);
+  const mc = callbackParams(mf.res, msal.redirectUri);
+  const mt = await redeem(mc.code, mf.pkce.verifier, MSAL_ORIGIN, { ...msal, extra: { client_info: '1', claims: cp1 } });
+  check('  ... redeemed from http://localhost:8082 with CORS', mt.status === 200 && mt.headers.get('access-control-allow-origin') === MSAL_ORIGIN, mt.json);
+  equal('  ... access token xms_cc', JSON.stringify(decodeJwt(mt.json.access_token).payload.xms_cc), '["cp1"]');
+  check('  ... client_info', !!mt.json.client_info);
+  const hint = decodeJwt(mt.json.id_token).payload.login_hint;
+  equal('  ... ID token login_hint', hint, bob.login_hint);
+  const out = await m.request(logoutUrl({ post_logout_redirect_uri: `${MSAL_ORIGIN}/`, logout_hint: hint }));
+  check('  ... MSAL.js-style logout (post_logout_redirect_uri + logout_hint, no client_id): straight back to the app', out.status === 302 && out.location === `${MSAL_ORIGIN}/`, { status: out.status, location: out.location });
+  check('  ... session gone', !(await signedIn(m)));
+  const mErr = await m.follow(authorizeUrl({ ...msal, prompt: 'none', state: 's', nonce: 'n', challenge: pkce().challenge }));
+  checkAuthorizeError('  ... prompt=none afterwards, in the fragment', callbackParams(mErr, msal.redirectUri), 'login_required', 50058);
+});
+
+await section('login_hint at the authorization endpoint', async () => {
+  const b = new Browser();
+  const byClaim = await startAuthorize(b, { extra: { login_hint: alice.login_hint } });
+  check('the ID token\'s login_hint value pre-fills the username', /id="username"[^>]*value="alice@nimbus.test"/.test(byClaim.res.text), byClaim.res.text.match(/<input id="username"[^>]*>/)?.[0]);
+  const byName = await startAuthorize(b, { extra: { login_hint: 'bob@nimbus.test' } });
+  check('a username as login_hint pre-fills it as given', /id="username"[^>]*value="bob@nimbus.test"/.test(byName.res.text), byName.res.text.match(/<input id="username"[^>]*>/)?.[0]);
+});
+
 await section('hostile token responses (target "token")', async () => {
   const s = await session();
   const viaCode = async (mode, opts) => {
@@ -830,6 +1125,7 @@ await section('hostile token responses (target "token")', async () => {
   ({ c, r } = await viaCode('status_400'));
   j = parseOrUndefined(r.text);
   check('status_400: 400 invalid_grant JSON with CORS', r.status === 400 && j?.error === 'invalid_grant' && r.headers.get('access-control-allow-origin') === SPA_ORIGIN, { status: r.status, j });
+  checkEntraError('  ... ', j, 'invalid_grant', 70000);
   equal('  ... the code was not redeemed', (await rawTokenRequest(codeForm(c.code, c.verifier))).status, 200);
 
   ({ r } = await viaCode('status_500'));
@@ -839,6 +1135,7 @@ await section('hostile token responses (target "token")', async () => {
   j = parseOrUndefined(r.text);
   check('status_429: 429 temporarily_unavailable + Retry-After (exposed to CORS)', r.status === 429 && j?.error === 'temporarily_unavailable'
     && Number(r.headers.get('retry-after')) > 0 && /retry-after/i.test(r.headers.get('access-control-expose-headers') ?? ''), { status: r.status, j, ra: r.headers.get('retry-after') });
+  checkEntraError('  ... ', j, 'temporarily_unavailable', 50196);
 
   ({ r } = await viaCode('no_cors'));
   j = parseOrUndefined(r.text);
@@ -1074,7 +1371,8 @@ await section('reset (POST /__sandbox/reset) restores every default', async () =
   const c = (await admin('/__sandbox/config')).json;
   check('lifetimes back to the start-up values', c.access_ttl === ACCESS_TTL && c.refresh_ttl === REFRESH_TTL, c);
   const st = await getStats();
-  check('counters zero', Object.values(st.token_requests).every((n) => n === 0) && st.refresh_reuse === 0 && st.claims_requests === 0 && st.claims_last === null && st.claims_token_requests === 0, st);
+  check('counters zero', Object.values(st.token_requests).every((n) => n === 0) && st.refresh_reuse === 0 && st.claims_requests === 0 && st.claims_last === null && st.claims_token_requests === 0
+    && st.capability_requests === 0 && st.capability_token_requests === 0, st);
   equal('discovery reachable and normal', (await (await fetch(`${ORIGIN}${PATHS.discovery}`)).json()).issuer, ISSUER);
   equal('JWKS: one key', (await fetchJwks()).keys.length, 1);
   const fresh = await admin('/__sandbox/reset', {});

@@ -3,24 +3,42 @@
 // Start from the repository root:   node_modules/.bin/node tests/sandbox/idp/server.mjs
 // Constants (tenant, client ids, users, scopes) live in ./config.mjs and tests/sandbox/README.md.
 //
-// Layout of the URL space (all on http://localhost:$IDP_PORT, default 5556):
+// Layout of the URL space (all on http://localhost:$IDP_PORT, default 5556; with IDP_HTTPS=1 the
+// same on https://localhost:$IDP_PORT with the certificate scripts/setup makes):
 //   /{tenant}/v2.0/.well-known/openid-configuration   discovery (rewritten to oidc-provider's route)
 //   /{tenant}/oauth2/v2.0/authorize|token|logout       oidc-provider routes (custom `routes`)
 //   /{tenant}/discovery/v2.0/keys                      JWKS
 //   /{tenant}/login/{uid}                              our sign-in and consent pages (interactions)
 //   /__sandbox/stats, /__sandbox/reset-stats, ...      test helpers (see README.md)
 import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 
 import Provider, { errors, interactionPolicy } from 'oidc-provider';
 
 import {
-  ACCESS_TTL, API_CLIENT_ID, API_RESOURCE, API_SCOPES, DAEMON_CLIENT_ID, DAEMON_CLIENT_SECRET,
-  DAEMON_ROLES, DAEMON_SP_OID, ISSUER, ORIGIN, PATHS, PORT, PRECONSENTED_API_SCOPES,
-  PRECONSENTED_OIDC_SCOPES, REFRESH_TTL, SPA_CLIENT_ID, SPA_CLIENT_NAME, SPA_ORIGINS, TENANT_ID, USERS,
+  ACCESS_TTL, ALL_SPA_ORIGINS, API_CLIENT_ID, API_RESOURCE, API_SCOPES, DAEMON_CLIENT_ID, DAEMON_CLIENT_SECRET,
+  DAEMON_ROLES, DAEMON_SP_OID, HTTPS, ISSUER, ORIGIN, PATHS, PORT, PRECONSENTED_API_SCOPES,
+  PRECONSENTED_OIDC_SCOPES, REFRESH_TTL, SPA_CLIENTS, SPA_CLIENTS_BY_ID, TENANT_ID, TLS_CERT_FILE, TLS_KEY_FILE, USERS,
 } from './config.mjs';
 import * as hostileLib from './hostile.mjs';
 import * as pages from './pages.mjs';
+
+// ---------------------------------------------------------------------------------------------
+// TLS (IDP_HTTPS=1): the self-signed certificate scripts/setup made. Also the only CA this
+// process trusts when it fetches from itself (never with verification turned off).
+
+function readTls() {
+  if (!HTTPS) return undefined;
+  try {
+    return { cert: fs.readFileSync(TLS_CERT_FILE), key: fs.readFileSync(TLS_KEY_FILE) };
+  } catch (err) {
+    console.error(`idp: IDP_HTTPS=1 needs ${TLS_CERT_FILE.pathname} and ${TLS_KEY_FILE.pathname} (scripts/setup makes them): ${err.message}`);
+    process.exit(1);
+  }
+}
+const tls = readTls();
 
 // ---------------------------------------------------------------------------------------------
 // Keys: one RS256 signing key, generated at start-up (restart = new key; clients refetch the JWKS).
@@ -41,6 +59,7 @@ function generateSigningKey() {
 // Users, consent memory and statistics (all in memory).
 
 const usersBySub = new Map(USERS.map((u) => [u.sub, u]));
+const usersByLoginHint = new Map(USERS.map((u) => [u.login_hint, u]));
 
 function checkCredentials(username, password) {
   const name = String(username ?? '').trim().toLowerCase();
@@ -60,11 +79,17 @@ const stats = {
   token_failures: Object.fromEntries(GRANT_TYPES.map((g) => [g, 0])),
   /** refresh_token grant requests presenting a refresh token that had already been redeemed (rotated away). */
   refresh_reuse: 0,
-  /** Authorization requests that carried the `claims` parameter, and the last such value (raw text). */
+  /** Authorization requests that answered a claims challenge (a `claims` parameter asking for more
+   *  than client capabilities), and the last such value (raw text). */
   claims_requests: 0,
   claims_last: null,
-  /** refresh_token grant requests that carried `claims` (their access token gets xms_cc_satisfied too). */
+  /** refresh_token grant requests whose `claims` answered a challenge (their access token gets xms_cc_satisfied too). */
   claims_token_requests: 0,
+  /** Authorization requests whose `claims` only declared client capabilities (access_token.xms_cc, MSAL's
+   *  clientCapabilities ["CP1"]): not challenge responses. */
+  capability_requests: 0,
+  /** Token requests (any grant) whose `claims` only declared client capabilities. */
+  capability_token_requests: 0,
 };
 
 /** SHA-256 of refresh tokens that were redeemed successfully (for refresh_reuse; values are never kept). */
@@ -80,6 +105,8 @@ function resetStats() {
   stats.claims_requests = 0;
   stats.claims_last = null;
   stats.claims_token_requests = 0;
+  stats.capability_requests = 0;
+  stats.capability_token_requests = 0;
   redeemedRefreshTokens.clear();
 }
 
@@ -130,8 +157,10 @@ function hostileView() {
   };
 }
 
-/** Authorization code jti -> { raw, acrs } for codes whose authorization request carried `claims`. */
+/** Authorization code jti -> parsed `claims` (see parseClaimsRequest) for codes whose authorization request carried it. */
 const claimsByCode = new Map();
+/** Grant id -> client capabilities its sign-in declared: its access tokens carry xms_cc, refreshes included. */
+const capabilityGrants = new Map();
 
 /** Ids of live provider sessions (for POST /__sandbox/end-sessions). */
 const sessionIds = new Set();
@@ -139,11 +168,90 @@ const sessionIds = new Set();
 const isApiScope = (scope) => scope.startsWith(`${API_RESOURCE}/`);
 const shortScope = (scope) => (isApiScope(scope) ? scope.slice(API_RESOURCE.length + 1) : scope);
 
+// ---------------------------------------------------------------------------------------------
+// Entra's error shapes. Token-endpoint errors (and the JSON errors the sandbox answers itself):
+//   {"error", "error_description": "AADSTSnnnnn: text\r\nTrace ID: ...\r\nCorrelation ID: ...\r\nTimestamp: ...",
+//    "error_codes": [nnnnn], "timestamp", "trace_id", "correlation_id", "error_uri"}
+// Authorization-endpoint error redirects carry the same error_description and error_uri.
+
+const clientName = (clientId) => SPA_CLIENTS_BY_ID.get(clientId)?.client_name ?? (clientId === DAEMON_CLIENT_ID ? 'Nimbus daemon' : clientId);
+
 const AADSTS = {
   noSession: 'AADSTS50058: A silent sign-in request was sent but no user is signed in.',
-  consent: `AADSTS65001: The user or administrator has not consented to use the application with ID '${SPA_CLIENT_ID}' named '${SPA_CLIENT_NAME}'. Send an interactive authorization request for this user and resource.`,
-  cancelled: 'The user cancelled the sign-in.',
+  consentText: (clientId) => `The user or administrator has not consented to use the application with ID '${clientId}' named '${clientName(clientId)}'. Send an interactive authorization request for this user and resource.`,
+  consent: (clientId) => `AADSTS65001: ${AADSTS.consentText(clientId)}`,
+  cancelled: 'AADSTS65004: User declined to consent to access the app. (The user cancelled the sign-in.)',
 };
+
+/** Entra's timestamp format: `2016-01-09 02:02:12Z`. */
+const entraTimestamp = (d = new Date()) => d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Entra echoes the client's `client-request-id` (header, or query as MSAL.js sends it) as the correlation id. */
+function correlationIdOf(req) {
+  let fromQuery;
+  try { fromQuery = new URL(req.url, ORIGIN).searchParams.get('client-request-id'); } catch { fromQuery = undefined; }
+  const given = req.headers['client-request-id'] ?? fromQuery;
+  return typeof given === 'string' && GUID.test(given) ? given.toLowerCase() : crypto.randomUUID();
+}
+
+/** Splits `AADSTSnnnnn: text` (or returns undefined). */
+function splitAadsts(description) {
+  const m = /^AADSTS(\d+):\s*([\s\S]*)$/.exec(String(description ?? ''));
+  return m ? { code: Number(m[1]), text: m[2].split('\r\nTrace ID:')[0] } : undefined;
+}
+
+/** An Entra-shaped JSON error body. */
+function entraError(error, code, text, { correlationId, extra } = {}) {
+  const traceId = crypto.randomUUID();
+  const corr = correlationId ?? crypto.randomUUID();
+  const timestamp = entraTimestamp();
+  return {
+    error,
+    error_description: `AADSTS${code}: ${text}\r\nTrace ID: ${traceId}\r\nCorrelation ID: ${corr}\r\nTimestamp: ${timestamp}`,
+    error_codes: [code],
+    timestamp,
+    trace_id: traceId,
+    correlation_id: corr,
+    error_uri: `https://login.microsoftonline.com/error?code=${code}`,
+    ...extra,
+  };
+}
+
+/** Code and text for an authorization-endpoint error redirect (front channel). */
+function authorizeErrorCode(error, description, clientId) {
+  const given = splitAadsts(description);
+  if (error === 'consent_required') return { code: 65001, text: AADSTS.consentText(clientId) };
+  if (given) return given;
+  const detail = description ? ` (${description})` : '';
+  switch (error) {
+    case 'login_required': return { code: 50058, text: 'A silent sign-in request was sent but no user is signed in.' };
+    case 'interaction_required': return { code: 50076, text: `The user must complete the sign-in interactively${detail}.` };
+    case 'access_denied': return { code: 65004, text: `User declined to consent to access the app.${detail}` };
+    case 'invalid_scope': return { code: 70011, text: `The provided value for the input parameter 'scope' is not valid${detail}.` };
+    case 'unsupported_response_type': return { code: 700054, text: `The response_type is not enabled for the application${detail}.` };
+    case 'invalid_request':
+      if (/code_challenge/.test(description ?? '')) return { code: 9002325, text: 'Proof Key for Code Exchange is required for cross-origin authorization code redemption.' };
+      return { code: 900144, text: `The request is invalid${detail}.` };
+    default: return { code: 50000, text: `There was an error issuing a token or an issue with our sign-in service${detail}.` };
+  }
+}
+
+/** The authorize-endpoint error page (no redirect): redirect URI mismatch, unknown client, ... */
+function errorPageCode(out, params) {
+  const given = splitAadsts(out.error_description);
+  if (given) return given;
+  const detail = String(out.error_description ?? '');
+  const clientId = String(params?.client_id ?? '');
+  if (/redirect_uri did not match/.test(detail)) {
+    return { code: 50011, text: `The redirect URI '${params?.redirect_uri ?? ''}' specified in the request does not match the redirect URIs configured for the application '${clientId}'. Make sure the redirect URI sent in the request matches one added to your application in the Azure portal.` };
+  }
+  if (out.error === 'invalid_client' || /client is invalid|client not found/.test(detail)) {
+    return { code: 700016, text: `Application with identifier '${clientId}' was not found in the directory '${TENANT_ID}'.` };
+  }
+  if (/post_logout_redirect_uri/.test(detail)) return { code: 50011, text: detail };
+  return { code: 900144, text: `The request is invalid (${out.error}${detail ? `: ${detail}` : ''}).` };
+}
 
 // ---------------------------------------------------------------------------------------------
 // oidc-provider drops `offline_access` from an authorization request unless prompt=consent is
@@ -168,23 +276,27 @@ const CLAIMS_MARKER = 'x_sandbox_claims';
 const policy = interactionPolicy.base();
 policy.get('login').checks.get('no_session').description = AADSTS.noSession;
 for (const check of policy.get('consent').checks) {
-  if (check.error === 'consent_required') check.description = AADSTS.consent;
+  // Made client-specific (Entra names the app) when the redirect goes out: authorizeErrorCode.
+  if (check.error === 'consent_required') check.description = 'AADSTS65001: The user or administrator has not consented to use the application.';
 }
 policy.add(new interactionPolicy.Prompt({ name: 'select_account', requestable: true }), 0);
 
 // ---------------------------------------------------------------------------------------------
 // Provider configuration.
 
-const spaClient = {
-  client_id: SPA_CLIENT_ID,
-  client_name: SPA_CLIENT_NAME,
+// Every "Single-page application" registration (config.mjs): public, PKCE S256 (pkce.required
+// below), token-endpoint CORS for its own origins only (clientBasedCORS below).
+const spaClients = SPA_CLIENTS.map((c) => ({
+  client_id: c.client_id,
+  client_name: c.client_name,
   application_type: 'web',
   token_endpoint_auth_method: 'none',
   grant_types: ['authorization_code', 'refresh_token'],
   response_types: ['code'],
-  redirect_uris: SPA_ORIGINS.map((o) => `${o}/auth/callback`),
-  post_logout_redirect_uris: SPA_ORIGINS.map((o) => `${o}/`),
-};
+  redirect_uris: c.redirect_uris,
+  post_logout_redirect_uris: c.post_logout_redirect_uris,
+}));
+const ALL_REDIRECT_URIS = spaClients.flatMap((c) => c.redirect_uris);
 
 const daemonClient = {
   client_id: DAEMON_CLIENT_ID,
@@ -211,6 +323,8 @@ async function findAccount(ctx, sub) {
         oid: user.oid,
         tid: TENANT_ID,
         ver: '2.0',
+        // Entra's optional claim: what the app sends back as logout_hint (or login_hint).
+        login_hint: user.login_hint,
       };
     },
   };
@@ -296,17 +410,32 @@ async function extraTokenClaims(ctx, token) {
   if (token.kind === 'AccessToken') {
     const user = usersBySub.get(token.accountId);
     const scp = String(token.scope ?? '').split(' ').filter(Boolean).map(shortScope).join(' ');
-    // Continuous access evaluation: the access token redeemed with a code whose authorization
-    // request carried `claims` says so (see claimsByCode), and so does the one from a
-    // refresh_token grant request carrying `claims` (as MSAL sends it).
-    const code = ctx?.oidc?.entities?.AuthorizationCode;
+    // Continuous access evaluation. A claims *challenge* answered by the authorization request
+    // behind the code (claimsByCode), or by a refresh_token request's own `claims`, gives
+    // xms_cc_satisfied (and acrs). Client *capabilities* (xms_cc, MSAL's clientCapabilities)
+    // declared at sign-in or on this token request give Entra's `xms_cc` claim; a sign-in that
+    // declared them makes every access token of its grant carry it (capabilityGrants).
+    const { entities } = ctx?.oidc ?? {};
+    const code = entities?.AuthorizationCode;
+    const grantType = grantTypeOf(ctx);
     let bodyClaims;
-    try { bodyClaims = ctx?.oidc?.params?.grant_type === 'refresh_token' ? ctx.oidc.body?.claims : undefined; } catch { bodyClaims = undefined; }
-    const cae = code?.jti ? claimsByCode.get(code.jti)
-      : (typeof bodyClaims === 'string' && bodyClaims ? parseClaimsRequest(bodyClaims) : undefined);
+    try { bodyClaims = ctx?.oidc?.body?.claims; } catch { bodyClaims = undefined; }
+    const fromBody = typeof bodyClaims === 'string' && bodyClaims ? parseClaimsRequest(bodyClaims) : undefined;
+    const fromCode = code?.jti ? claimsByCode.get(code.jti) : undefined;
+    const challenge = fromCode?.challenge ? fromCode : (grantType === 'refresh_token' && fromBody?.challenge ? fromBody : undefined);
+    const grantId = token.grantId ?? code?.grantId ?? entities?.RefreshToken?.grantId;
+    if (fromCode?.capabilities.length && grantId) {
+      if (capabilityGrants.size >= MAX_TRACKED) capabilityGrants.delete(capabilityGrants.values().next().value);
+      capabilityGrants.set(grantId, fromCode.capabilities);
+    }
+    const capabilities = [...new Set([
+      ...(fromCode?.capabilities ?? []), ...(fromBody?.capabilities ?? []),
+      ...(grantId ? capabilityGrants.get(grantId) ?? [] : []),
+    ])];
     return {
       ...(scp ? { scp } : undefined),
-      ...(cae ? { xms_cc_satisfied: true, ...(cae.acrs.length ? { acrs: cae.acrs } : undefined) } : undefined),
+      ...(capabilities.length ? { xms_cc: capabilities } : undefined),
+      ...(challenge ? { xms_cc_satisfied: true, ...(challenge.acrs.length ? { acrs: challenge.acrs } : undefined) } : undefined),
       name: user?.name,
       preferred_username: user?.preferred_username,
       oid: user?.oid,
@@ -353,22 +482,28 @@ const realKey = {
   },
 };
 
-/** True when `jwt` is an RS256 JWT signed by the current key and issued by us. */
-function issuedByUs(jwt) {
+/** The payload of an ID token we issued (any of our current signing keys), or undefined. */
+function verifiedIdTokenPayload(jwt) {
   try {
     const [h, p, sig] = String(jwt).split('.');
     const header = JSON.parse(Buffer.from(h, 'base64url'));
     const payload = JSON.parse(Buffer.from(p, 'base64url'));
-    return header.alg === 'RS256'
-      && payload.iss === ISSUER
-      && crypto.verify('RSA-SHA256', Buffer.from(`${h}.${p}`), verifyKey, Buffer.from(sig, 'base64url'));
+    const keys = [verifyKey, hostile.rotatedKey?.publicKey].filter(Boolean);
+    const ok = header.alg === 'RS256' && payload.iss === ISSUER
+      && keys.some((k) => crypto.verify('RSA-SHA256', Buffer.from(`${h}.${p}`), k, Buffer.from(sig, 'base64url')));
+    return ok ? payload : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
+// Cookies. Over plain http (default) SameSite=Lax without `secure`. In https mode like Entra's
+// (SameSite=None; Secure): seen from an http://localhost app the provider is then another site
+// (schemeful same-site), so in a hidden iframe they are third-party cookies, as with Entra.
+const cookieSameSite = HTTPS ? 'none' : 'lax';
+
 const provider = new Provider(ISSUER, {
-  clients: [spaClient, daemonClient],
+  clients: [...spaClients, daemonClient],
   jwks: { keys: [signingKey] },
   cookies: {
     keys: [crypto.randomBytes(32).toString('base64url')],
@@ -377,17 +512,17 @@ const provider = new Provider(ISSUER, {
       interaction: 'nimbus_idp_interaction',
       resume: 'nimbus_idp_resume',
     },
-    // Plain http on localhost: no `secure` flag (oidc-provider only sets it when the request is https).
+    // oidc-provider adds `secure` when the request came over TLS (https mode).
     // Cookies ignore ports, so keep the session cookie off the SPA's and the API's paths.
-    long: { httpOnly: true, sameSite: 'lax', path: `/${TENANT_ID}/` },
-    short: { httpOnly: true, sameSite: 'lax' },
+    long: { httpOnly: true, sameSite: cookieSameSite, path: `/${TENANT_ID}/` },
+    short: { httpOnly: true, sameSite: cookieSameSite },
   },
   claims: {
     acr: null,
     auth_time: null,
     iss: null,
     sid: null,
-    openid: ['sub', 'tid', 'ver'],
+    openid: ['sub', 'tid', 'ver', 'login_hint'],
     profile: ['name', 'preferred_username', 'oid'],
     email: ['email'],
   },
@@ -397,7 +532,8 @@ const provider = new Provider(ISSUER, {
   clientAuthMethods: ['none', 'client_secret_post', 'client_secret_basic'],
   pkce: { required: (ctx, client) => client.clientAuthMethod === 'none' },
   clientBasedCORS(ctx, origin, client) {
-    return client.clientId === SPA_CLIENT_ID && SPA_ORIGINS.includes(origin);
+    // Per registration: only the origins of that SPA's own redirect URIs.
+    return SPA_CLIENTS_BY_ID.get(client.clientId)?.origins.includes(origin) ?? false;
   },
   extraParams: [OFFLINE_MARKER, CLAIMS_MARKER],
   routes: {
@@ -422,17 +558,9 @@ const provider = new Provider(ISSUER, {
     // Advertised (claims_parameter_supported) as Entra does; the raw handler takes `claims` out of
     // authorization requests before oidc-provider sees them (see CLAIMS_MARKER).
     claimsParameter: { enabled: true },
-    rpInitiatedLogout: {
-      enabled: true,
-      async logoutSource(ctx, form) {
-        ctx.type = 'html';
-        ctx.body = pages.logoutPage(form);
-      },
-      async postLogoutSuccessSource(ctx) {
-        ctx.type = 'html';
-        ctx.body = pages.signedOutPage();
-      },
-    },
+    // Enabled for discovery's end_session_endpoint only: the sandbox answers /logout itself
+    // (logoutRoute below: GET only, Entra's logout_hint), so oidc-provider's routes are never reached.
+    rpInitiatedLogout: { enabled: true },
     resourceIndicators: {
       enabled: true,
       defaultResource,
@@ -460,8 +588,14 @@ const provider = new Provider(ISSUER, {
     Grant: () => Math.max(14 * 24 * 3600, runtime.refresh_ttl + 24 * 3600),
   },
   async renderError(ctx, out) {
+    let params;
+    try { params = ctx.oidc?.params; } catch { params = undefined; }
+    const { code, text } = errorPageCode(out, params);
+    const shaped = entraError(out.error, code, text, { correlationId: correlationIdOf(ctx.req) });
     ctx.type = 'html';
-    ctx.body = pages.errorPage('Sorry, but we’re having trouble signing you in.', out);
+    ctx.body = pages.errorPage('Sorry, but we’re having trouble signing you in.', {
+      error: shaped.error, error_description: shaped.error_description, ...(out.state ? { state: out.state } : undefined),
+    });
   },
 });
 
@@ -472,33 +606,61 @@ const grantErrors = new WeakMap();
 provider.on('grant.error', (ctx, err) => grantErrors.set(ctx, err));
 provider.on('server_error', (ctx, err) => console.error(`server_error path=${ctx.path}`, err));
 
-function entraDescription(err, grantType, refreshLifetime = runtime.refresh_ttl) {
-  if (!err) return undefined;
-  const detail = err.error_detail ?? '';
-  const cause = err.cause?.message ?? '';
-  switch (err.error) {
+/** Entra's code and text for an oidc-provider token-endpoint error. */
+function entraTokenError(err, body, grantType, { refreshLifetime = runtime.refresh_ttl, origin } = {}) {
+  const detail = err?.error_detail ?? '';
+  const description = err?.error_description ?? body?.error_description ?? '';
+  const cause = err?.cause?.message ?? '';
+  const error = body?.error ?? err?.error ?? 'invalid_request';
+  const given = splitAadsts(description);
+  if (given) return given;
+  switch (error) {
     case 'invalid_grant':
       if (detail === 'refresh token is expired') {
-        return `AADSTS700084: The refresh token was issued to a single page app (SPA), and therefore has a fixed, limited lifetime of ${refreshLifetime} seconds, which cannot be extended. It is now expired and a new sign in request must be sent by the SPA to the sign in page.`;
+        return { code: 700084, text: `The refresh token was issued to a single page app (SPA), and therefore has a fixed, limited lifetime of ${refreshLifetime} seconds, which cannot be extended. It is now expired and a new sign in request must be sent by the SPA to the sign in page.` };
       }
       if (detail === 'authorization code already consumed') {
-        return 'AADSTS54005: OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.';
+        return { code: 54005, text: 'OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.' };
       }
-      if (detail === 'authorization code is expired') {
-        return 'AADSTS70008: The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.';
+      if (/code_verifier|code_challenge/.test(cause) || /PKCE/.test(detail)) {
+        return { code: 501481, text: 'The Code_Verifier does not match the code_challenge supplied in the authorization request.' };
       }
-      if (/code_verifier|code_challenge/.test(cause)) {
-        return 'AADSTS501481: The Code_Verifier does not match the code_challenge supplied in the authorization request.';
+      if (/redirect_uri/.test(detail)) {
+        return { code: 50011, text: `The redirect URI specified in the request does not match the redirect URI used in the authorization request (${detail}).` };
       }
       if (detail === 'refresh token already used') {
-        return 'AADSTS70000: The provided grant is invalid: the refresh token was already used (rotated) and every token of this sign-in has been revoked.';
+        return { code: 70000, text: 'The provided grant is invalid: the refresh token was already used (rotated) and every token of this sign-in has been revoked.' };
       }
-      return `AADSTS70000: The provided ${grantType === 'refresh_token' ? 'refresh token' : 'grant'} is invalid or malformed (${detail || 'grant request is invalid'}).`;
+      if (/expired|not found|revoked/.test(detail) || detail === 'grant request is invalid') {
+        return { code: 70008, text: `The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource. (${detail})` };
+      }
+      return { code: 70000, text: `The provided ${grantType === 'refresh_token' ? 'refresh token' : 'grant'} is invalid or malformed (${detail || 'grant request is invalid'}).` };
     case 'invalid_client':
-      if (detail === 'invalid secret provided') return "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.";
-      return undefined;
+      if (detail === 'invalid secret provided') return { code: 7000215, text: 'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.' };
+      if (/not found/.test(detail)) return { code: 700016, text: `Application with identifier '${body?.client_id ?? ''}' was not found in the directory '${TENANT_ID}'.` };
+      return { code: 7000218, text: `The request body must contain the following parameter: 'client_assertion' or 'client_secret' (${detail || description}).` };
+    case 'invalid_request':
+      if (/^origin .* not allowed for client/.test(description)) {
+        return { code: 9002326, text: `Cross-origin token redemption is permitted only for the 'Single-Page Application' client-type. Request origin: '${origin ?? ''}'.` };
+      }
+      if (/code_verifier/.test(description)) return { code: 9002325, text: 'Proof Key for Code Exchange is required for cross-origin authorization code redemption.' };
+      if (/missing required parameter/.test(description)) {
+        const name = /'([^']+)'/.exec(description)?.[1] ?? description.replace(/^missing required parameter\s*/, '');
+        return { code: 900144, text: `The request body must contain the following parameter: '${name}'.` };
+      }
+      return { code: 90014, text: `The request is invalid (${description || 'invalid_request'}).` };
+    case 'invalid_scope':
+      return { code: 70011, text: `The provided value for the input parameter 'scope' is not valid (${description}).` };
+    case 'invalid_target':
+      return { code: 500011, text: description || 'The resource principal was not found in the tenant.' };
+    case 'unsupported_grant_type':
+      return { code: 70003, text: `The app requested an unsupported grant type '${grantType ?? ''}'.` };
+    case 'unauthorized_client':
+      return { code: 700025, text: `The client is not allowed to use this grant type (${description}).` };
+    case 'temporarily_unavailable':
+      return { code: 50196, text: 'The server terminated an operation because it encountered a client request loop. Please retry later.' };
     default:
-      return undefined;
+      return { code: 50000, text: `There was an error issuing a token or an issue with our sign-in service (${error}${description ? `: ${description}` : ''}).` };
   }
 }
 
@@ -516,13 +678,10 @@ function basicAuthClientId(header) {
 const KNOWN_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access', ...Object.keys(API_SCOPES)]);
 
 /** Entra's answer to a refresh asking for a scope the user never consented to. */
-function consentRequiredOnRefresh(scopes) {
-  return {
-    error: 'invalid_grant',
-    error_description: `${AADSTS.consent} (scopes: ${scopes.join(' ')})`,
-    error_codes: [65001],
-    suberror: 'consent_required',
-  };
+function consentRequiredOnRefresh(scopes, clientId, correlationId) {
+  return entraError('invalid_grant', 65001, `${AADSTS.consentText(clientId)} (scopes: ${scopes.join(' ')})`, {
+    correlationId, extra: { suberror: 'consent_required' },
+  });
 }
 
 function rememberRedeemed(hash) {
@@ -555,7 +714,14 @@ async function afterTokenRequest(ctx) {
 
   const err = grantErrors.get(ctx);
 
-  if (grantType === 'refresh_token' && typeof body.claims === 'string' && body.claims) stats.claims_token_requests += 1;
+  if (typeof body?.claims === 'string' && body.claims) {
+    const claims = parseClaimsRequest(body.claims);
+    if (claims.challenge) {
+      if (grantType === 'refresh_token') stats.claims_token_requests += 1;
+    } else if (claims.capabilities.length) {
+      stats.capability_token_requests += 1;
+    }
+  }
 
   if (grantType === 'refresh_token' && typeof body.refresh_token === 'string' && body.refresh_token) {
     // Reuse = presenting a token that an earlier request already redeemed (and so rotated away).
@@ -569,28 +735,39 @@ async function afterTokenRequest(ctx) {
   }
 
   if (ctx.status >= 400 && ctx.body && typeof ctx.body === 'object') {
+    const correlationId = correlationIdOf(ctx.req);
     if (grantType === 'refresh_token' && err?.error === 'invalid_scope'
       && /^refresh token missing requested scope/.test(err.error_description ?? '')) {
       const missing = String(err.scope ?? '').split(' ').filter(Boolean);
       if (missing.every((s) => KNOWN_SCOPES.has(s))) {
-        ctx.body = consentRequiredOnRefresh(missing);
+        ctx.body = consentRequiredOnRefresh(missing, clientId, correlationId);
       } else {
-        ctx.body = {
-          ...ctx.body,
-          error_description: `AADSTS70011: The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope ${missing.join(' ')} is not valid.`,
-        };
+        ctx.body = entraError('invalid_scope', 70011, `The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope ${missing.join(' ')} is not valid.`, { correlationId });
       }
     } else {
-      let lifetime;
+      let refreshLifetime;
       if (err?.error_detail === 'refresh token is expired') {
         try {
           const rt = await provider.RefreshToken.find(body.refresh_token, { ignoreExpiration: true });
-          if (rt?.exp && rt?.iiat) lifetime = rt.exp - rt.iiat;
-        } catch { lifetime = undefined; }
+          if (rt?.exp && rt?.iiat) refreshLifetime = rt.exp - rt.iiat;
+        } catch { refreshLifetime = undefined; }
       }
-      const description = entraDescription(err, grantType, lifetime);
-      if (description) ctx.body = { ...ctx.body, error_description: description };
+      const { code, text } = entraTokenError(err, { ...ctx.body, client_id: clientId }, grantType, { refreshLifetime, origin: ctx.get('origin') });
+      ctx.body = entraError(ctx.body.error ?? 'invalid_request', code, text, { correlationId });
     }
+  }
+
+  // Entra's extras on a user's token response: client_info when asked for (MSAL.js sends
+  // client_info=1 and builds its account id from it) and ext_expires_in.
+  if (ctx.status === 200 && ctx.body && typeof ctx.body === 'object' && ctx.body.access_token) {
+    let account;
+    try { account = usersBySub.get(ctx.oidc?.entities?.Account?.accountId); } catch { account = undefined; }
+    const extra = {};
+    if (typeof ctx.body.expires_in === 'number') extra.ext_expires_in = ctx.body.expires_in;
+    if (account && body?.client_info === '1') {
+      extra.client_info = Buffer.from(JSON.stringify({ uid: account.oid, utid: TENANT_ID })).toString('base64url');
+    }
+    if (Object.keys(extra).length) ctx.body = { ...ctx.body, ...extra };
   }
 
   // ---- hostile: ID token key rotation and one-shot id_token defect ----
@@ -632,7 +809,7 @@ async function afterTokenRequest(ctx) {
       switch (mode) {
         case 'missing_access_token': delete out.access_token; break;
         case 'token_type_mac': out.token_type = 'MAC'; break;
-        case 'missing_expires_in': delete out.expires_in; break;
+        case 'missing_expires_in': delete out.expires_in; delete out.ext_expires_in; break;
         case 'absurd_expires_in': out.expires_in = 10 ** 12; break;
         default: break; // truncated_json, below
       }
@@ -650,20 +827,62 @@ async function afterTokenRequest(ctx) {
 }
 
 function isRegisteredRedirect(location) {
-  // Query-mode responses only (what the SPA asks for).
-  return spaClient.redirect_uris.some((u) => location.startsWith(`${u}?`));
+  // Query-mode responses only (what the Nimbus SPA asks for; hostile rewrites are query-only).
+  return ALL_REDIRECT_URIS.some((u) => location.startsWith(`${u}?`));
 }
 
+/**
+ * Entra's front-channel errors: error_description "AADSTSnnnnn: text\r\nTrace ID: ...\r\nCorrelation
+ * ID: ...\r\nTimestamp: ..." and error_uri, in query or fragment responses to a registered
+ * redirect URI. Returns the new Location, or undefined when there is no error to shape.
+ */
+function shapeAuthorizeError(location, clientId, correlationId) {
+  const uri = ALL_REDIRECT_URIS.find((u) => location.startsWith(`${u}?`) || location.startsWith(`${u}#`));
+  if (!uri) return undefined;
+  const sep = location[uri.length];
+  const q = new URLSearchParams(location.slice(uri.length + 1));
+  const error = q.get('error');
+  if (!error || q.getAll('error').length !== 1) return undefined;
+  if (/\r\nTrace ID: /.test(q.get('error_description') ?? '')) return undefined;
+  const { code, text } = authorizeErrorCode(error, q.get('error_description'), clientId);
+  const shaped = entraError(error, code, text, { correlationId });
+  q.set('error_description', shaped.error_description);
+  q.set('error_uri', shaped.error_uri);
+  return `${uri}${sep}${q}`;
+}
+
+/**
+ * The `claims` request parameter, parsed. It answers a claims *challenge* (continuous access
+ * evaluation) when it asks for something in `access_token` other than `xms_cc` (e.g. acrs, nbf),
+ * for an ID-token claim as essential or with a value, for any other member, or is not a JSON
+ * object. Otherwise it only declares client capabilities (access_token.xms_cc: MSAL's
+ * clientCapabilities ["CP1"]) and/or asks for optional ID-token claims the way MSAL.js always does
+ * ({"id_token":{"login_hint":{"essential":false},...}}): not a challenge.
+ */
 function parseClaimsRequest(raw) {
+  const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+  let parsed;
+  try { parsed = JSON.parse(raw); } catch { parsed = undefined; }
+  const at = isObject(parsed) && isObject(parsed.access_token) ? parsed.access_token : {};
+  const xmsCc = isObject(at.xms_cc) ? at.xms_cc : {};
+  let values = [];
+  if (Array.isArray(xmsCc.values)) values = xmsCc.values;
+  else if (typeof xmsCc.value === 'string') values = [xmsCc.value];
+  const capabilities = [...new Set(values.filter((v) => typeof v === 'string' && /^[\w.-]{1,32}$/.test(v)).map((v) => v.toLowerCase()))];
+  const optionalOnly = (member) => member === undefined || (isObject(member) && Object.values(member).every(
+    (req) => req === null || (isObject(req) && req.essential !== true && !('value' in req) && !('values' in req)),
+  ));
+  const challenge = !isObject(parsed)
+    || Object.keys(parsed).some((k) => k !== 'access_token' && k !== 'id_token')
+    || ('access_token' in parsed && !isObject(parsed.access_token))
+    || Object.keys(at).some((k) => k !== 'xms_cc')
+    || !optionalOnly(parsed.id_token);
   let acrs = [];
-  try {
-    const requested = JSON.parse(raw)?.access_token?.acrs;
-    if (typeof requested?.value === 'string') acrs = [requested.value];
-    else if (Array.isArray(requested?.values)) acrs = requested.values.filter((v) => typeof v === 'string');
-  } catch {
-    acrs = [];
-  }
-  return { raw, acrs };
+  if (typeof at.acrs?.value === 'string') acrs = [at.acrs.value];
+  else if (Array.isArray(at.acrs?.values)) acrs = at.acrs.values.filter((v) => typeof v === 'string');
+  return {
+    raw, acrs, capabilities, challenge,
+  };
 }
 
 /** Authorization (and resume) responses: remember `claims` codes; hostile authorize rewrite. */
@@ -680,6 +899,12 @@ function afterAuthorization(ctx) {
   if (code?.jti && typeof claims === 'string' && claims) {
     if (claimsByCode.size >= 1000) claimsByCode.delete(claimsByCode.keys().next().value);
     claimsByCode.set(code.jti, parseClaimsRequest(claims));
+  }
+
+  if (ctx.status >= 300 && ctx.status < 400) {
+    const location = ctx.response.get('Location');
+    const shaped = location ? shapeAuthorizeError(location, String(params?.client_id ?? ''), correlationIdOf(ctx.req)) : undefined;
+    if (shaped) ctx.set('Location', shaped);
   }
 
   if (hostile.authorize && ctx.status >= 300 && ctx.status < 400) {
@@ -834,7 +1059,10 @@ async function interactionRoute(req, res, url) {
         action, clientName, account: user?.preferred_username ?? '', scopes,
       }));
     } else {
-      send(res, 200, pages.loginPage({ action, clientName, username: details.params.login_hint ?? '' }));
+      // Entra's login_hint: a username, or the opaque login_hint claim value of an earlier ID token.
+      const hint = details.params.login_hint;
+      const username = typeof hint === 'string' ? (usersByLoginHint.get(hint)?.preferred_username ?? hint) : '';
+      send(res, 200, pages.loginPage({ action, clientName, username }));
     }
     return;
   }
@@ -869,7 +1097,7 @@ async function interactionRoute(req, res, url) {
     } else {
       await provider.interactionFinished(req, res, {
         error: 'consent_required',
-        error_description: AADSTS.consent,
+        error_description: AADSTS.consent(String(details.params.client_id)),
       }, { mergeWithLastSubmission: false });
     }
     return;
@@ -1096,10 +1324,27 @@ const INTERNAL_HEADER = 'x-sandbox-internal';
 const INTERNAL_SECRET = crypto.randomBytes(16).toString('hex');
 let realDiscoveryText;
 
+/** GET on this very server over loopback; over TLS it trusts exactly our certificate (`ca`). */
+function selfGet(path, headers) {
+  return new Promise((resolve, reject) => {
+    const lib = HTTPS ? https : http;
+    const req = lib.get({
+      host: '127.0.0.1', port: PORT, path, headers: { host: new URL(ORIGIN).host, ...headers }, ...(HTTPS ? { ca: tls.cert, servername: 'localhost' } : undefined),
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+}
+
 async function realDiscovery() {
   if (!realDiscoveryText) {
-    const res = await fetch(`http://127.0.0.1:${PORT}${PATHS.discovery}`, { headers: { [INTERNAL_HEADER]: INTERNAL_SECRET } });
-    realDiscoveryText = await res.text();
+    const res = await selfGet(PATHS.discovery, { [INTERNAL_HEADER]: INTERNAL_SECRET });
+    if (res.status !== 200) throw new Error(`own discovery answered ${res.status}`);
+    realDiscoveryText = res.text;
   }
   return JSON.parse(realDiscoveryText);
 }
@@ -1142,43 +1387,45 @@ function serveHostileJwks(req, res) {
 
 const hungResponses = new Set();
 
-function tokenCors(req) {
+/** CORS headers for a token answer the sandbox gives itself: only for that client's own origins. */
+function tokenCors(req, clientId) {
   const { origin } = req.headers;
-  return origin && SPA_ORIGINS.includes(origin)
+  return origin && SPA_CLIENTS_BY_ID.get(clientId)?.origins.includes(origin)
     ? { 'access-control-allow-origin': origin, 'access-control-expose-headers': 'Retry-After', vary: 'Origin' }
     : { vary: 'Origin' };
 }
 
+/** A token request answered by the sandbox itself: log line and counters as for the others. */
+function countEarlyToken(form, status) {
+  const grant = form.get('grant_type');
+  console.log(`token grant_type=${safeLogValue(grant)} client_id=${safeLogValue(form.get('client_id'))}`);
+  if (GRANT_TYPES.includes(grant)) {
+    stats.token_requests[grant] += 1;
+    if (status >= 400) stats.token_failures[grant] += 1;
+  }
+}
+
 /** Token modes answered without oidc-provider: the code is not redeemed. */
 function shortCircuitToken(req, res, mode, form) {
-  stats.token_requests.authorization_code += 1;
-  console.log(`token grant_type=authorization_code client_id=${safeLogValue(form.get('client_id'))}`);
+  const status = { html_body: 200, status_400: 400, status_500: 500, status_429: 429 }[mode];
+  if (status) countEarlyToken(form, status);
+  else { stats.token_requests.authorization_code += 1; console.log(`token grant_type=authorization_code client_id=${safeLogValue(form.get('client_id'))}`); }
   hostile.lastNote = { target: 'token', mode };
   logHostile('token', mode);
-  const cors = tokenCors(req);
+  const cors = tokenCors(req, form.get('client_id'));
+  const correlationId = correlationIdOf(req);
   switch (mode) {
     case 'html_body':
       send(res, 200, '<!DOCTYPE html><html><head><title>Network sign-in</title></head><body><h1>Sign in to the network</h1><p>Your session has expired. <a href="/">Continue</a></p></body></html>', cors);
       return;
     case 'status_400':
-      stats.token_failures.authorization_code += 1;
-      send(res, 400, {
-        error: 'invalid_grant',
-        error_description: 'AADSTS70000: The provided grant is invalid or malformed (sandbox hostile mode status_400).',
-        error_codes: [70000],
-      }, cors);
+      send(res, 400, entraError('invalid_grant', 70000, 'The provided grant is invalid or malformed (sandbox hostile mode status_400).', { correlationId }), cors);
       return;
     case 'status_500':
-      stats.token_failures.authorization_code += 1;
       send(res, 500, '<!DOCTYPE html><html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error</h1><p>The server encountered an unexpected condition.</p></body></html>', cors);
       return;
     case 'status_429':
-      stats.token_failures.authorization_code += 1;
-      send(res, 429, {
-        error: 'temporarily_unavailable',
-        error_description: 'AADSTS50196: The server terminated an operation because it encountered a client request loop. Please retry later.',
-        error_codes: [50196],
-      }, { ...cors, 'retry-after': '30' });
+      send(res, 429, entraError('temporarily_unavailable', 50196, 'The server terminated an operation because it encountered a client request loop. Please retry later.', { correlationId }), { ...cors, 'retry-after': '30' });
       return;
     case 'hang': {
       // Never answer; drop the connection after HANG_MS (or when the client gives up).
@@ -1194,6 +1441,188 @@ function shortCircuitToken(req, res, mode, form) {
     default:
       throw new Error(`not a short-circuit token mode: ${mode}`);
   }
+}
+
+/**
+ * Token requests, before oidc-provider: the body is read here (oidc-provider then takes it from
+ * req.body) so the sandbox can answer some itself. Returns true when it answered.
+ *  - hostile `token` modes that never reach oidc-provider (the code stays unredeemed);
+ *  - Entra's AADSTS9002327: a code or refresh token of a "Single-page application" registration
+ *    redeemed without an Origin header (not from a browser page).
+ */
+async function earlyTokenAnswer(req, res) {
+  let raw;
+  try {
+    raw = await readRaw(req, 56 * 1024);
+  } catch {
+    send(res, 400, entraError('invalid_request', 90014, 'The request body is too large or could not be read.', { correlationId: correlationIdOf(req) }));
+    return true;
+  }
+  req.body = raw;
+  const form = new URLSearchParams(raw.toString('utf8'));
+  const grant = form.get('grant_type');
+  const mode = hostile.token;
+  if (grant === 'authorization_code' && hostileLib.TOKEN_SHORT_CIRCUIT.has(mode)) {
+    hostile.token = null;
+    shortCircuitToken(req, res, mode, form);
+    return true;
+  }
+  const clientId = form.get('client_id') ?? basicAuthClientId(req.headers.authorization);
+  if (SPA_CLIENTS_BY_ID.has(clientId) && (grant === 'authorization_code' || grant === 'refresh_token') && !req.headers.origin) {
+    countEarlyToken(form, 400);
+    send(res, 400, entraError('invalid_request', 9002327, "Tokens issued for the 'Single-Page Application' client-type may only be redeemed via cross-origin requests.", { correlationId: correlationIdOf(req) }));
+    return true;
+  }
+  return false;
+}
+
+// ---- sign-out: GET /{t}/oauth2/v2.0/logout, as Entra documents it ---------------------------------
+//
+// GET only (POST → 405). post_logout_redirect_uri with client_id, logout_hint (the ID token's
+// login_hint claim) or id_token_hint. A hint naming the signed-in user signs out at once and
+// redirects; without one the account picker (a confirmation page) comes first. The redirect URI
+// must be registered for the client (client_id, the id_token_hint's aud, or else a client the
+// session signed in to). oidc-provider's own end-session routes are never used: the provider
+// session is ended here with its Session model.
+
+/** Pending picker confirmations: id -> { sessionJti, uri, state, exp }. */
+const pendingLogouts = new Map();
+const LOGOUT_PICKER_TTL_MS = 10 * 60 * 1000;
+
+function logoutErrorPage(req, res, code, text, status = 400) {
+  const shaped = entraError('invalid_request', code, text, { correlationId: correlationIdOf(req) });
+  send(res, status, pages.errorPage('Sorry, but we’re having trouble signing you out.', {
+    error: shaped.error, error_description: shaped.error_description,
+  }));
+}
+
+/** What oidc-provider's end-session confirmation does: revoke the grants that do not outlive the
+ *  session (no offline_access), destroy the session, clear its cookie. */
+async function endProviderSession(ctx, session) {
+  for (const auth of Object.values(session.authorizations ?? {})) {
+    if (auth?.grantId && !auth.persistsLogout) {
+      // eslint-disable-next-line no-await-in-loop
+      await Promise.all([
+        provider.AccessToken.revokeByGrantId(auth.grantId),
+        provider.AuthorizationCode.revokeByGrantId(auth.grantId),
+        provider.RefreshToken.revokeByGrantId(auth.grantId),
+        provider.Grant.adapter.destroy(auth.grantId),
+      ]);
+    }
+  }
+  await session.destroy();
+  ctx.cookies.set(provider.cookieName('session'), null, {
+    httpOnly: true, sameSite: cookieSameSite, path: `/${TENANT_ID}/`, secure: HTTPS,
+  });
+}
+
+function finishLogout(res, uri, state) {
+  if (!uri) {
+    send(res, 200, pages.signedOutPage());
+    return;
+  }
+  const target = new URL(uri);
+  if (state) target.searchParams.set('state', state);
+  res.writeHead(302, { location: target.href, 'cache-control': 'no-store', 'content-length': 0 });
+  res.end();
+}
+
+async function logoutRoute(req, res, url) {
+  const rest = url.pathname.slice(PATHS.logout.length);
+  if (rest === '/confirm' && req.method === 'POST') {
+    await logoutConfirm(req, res);
+    return;
+  }
+  if (rest !== '') {
+    send(res, 404, { error: 'not_found' });
+    return;
+  }
+  if (req.method !== 'GET') {
+    send(res, 405, entraError('invalid_request', 900561, `The endpoint only accepts GET requests. Received a ${req.method} request.`, { correlationId: correlationIdOf(req) }), { allow: 'GET' });
+    return;
+  }
+  const q = url.searchParams;
+  const dupe = ['post_logout_redirect_uri', 'client_id', 'logout_hint', 'id_token_hint', 'state'].find((n) => q.getAll(n).length > 1);
+  if (dupe) {
+    logoutErrorPage(req, res, 90015, `The parameter '${dupe}' is duplicated.`);
+    return;
+  }
+  const clientIdParam = q.get('client_id') || undefined;
+  if (clientIdParam && !SPA_CLIENTS_BY_ID.has(clientIdParam)) {
+    logoutErrorPage(req, res, 700016, `Application with identifier '${clientIdParam}' was not found in the directory '${TENANT_ID}'.`);
+    return;
+  }
+  // An id_token_hint we cannot verify (e.g. from before a restart: other key) is ignored, as
+  // Entra still signs the user out; a verified one names the client (aud) and the user (sub).
+  const hintToken = q.get('id_token_hint') ? verifiedIdTokenPayload(q.get('id_token_hint')) : undefined;
+  const hintAud = Array.isArray(hintToken?.aud) ? hintToken.aud[0] : hintToken?.aud;
+  if (clientIdParam && hintAud && hintAud !== clientIdParam) {
+    logoutErrorPage(req, res, 90014, 'The client_id does not match the audience of the id_token_hint.');
+    return;
+  }
+  const clientId = clientIdParam ?? (SPA_CLIENTS_BY_ID.has(hintAud) ? hintAud : undefined);
+
+  const ctx = provider.createContext(req, res);
+  const session = await provider.Session.get(ctx);
+  const user = session.accountId ? usersBySub.get(session.accountId) : undefined;
+
+  const uri = q.get('post_logout_redirect_uri') || undefined;
+  if (uri !== undefined) {
+    const signedInTo = user ? Object.keys(session.authorizations ?? {}).filter((id) => SPA_CLIENTS_BY_ID.has(id)) : [];
+    let candidates = SPA_CLIENTS.map((c) => c.client_id);
+    if (clientId) candidates = [clientId];
+    else if (signedInTo.length) candidates = signedInTo;
+    if (!candidates.some((id) => SPA_CLIENTS_BY_ID.get(id).post_logout_redirect_uris.includes(uri))) {
+      logoutErrorPage(req, res, 50011, `The post_logout_redirect_uri '${uri}' specified in the request is not registered for the application${clientId ? ` '${clientId}'` : ''}. Sign-out did not happen.`);
+      return;
+    }
+  }
+  const state = q.get('state') || undefined;
+  const logoutHint = q.get('logout_hint') || undefined;
+
+  if (!user) {
+    console.log('signout nobody signed in');
+    finishLogout(res, uri, state);
+    return;
+  }
+  const identified = (logoutHint !== undefined && usersByLoginHint.get(logoutHint) === user)
+    || (hintToken !== undefined && hintToken.sub === user.sub);
+  if (identified) {
+    await endProviderSession(ctx, session);
+    console.log(`signout user=${user.username} by=${logoutHint !== undefined ? 'logout_hint' : 'id_token_hint'}`);
+    finishLogout(res, uri, state);
+    return;
+  }
+  // No hint naming the signed-in user: Entra's account picker ("Which account do you want to
+  // sign out of?"), here a confirmation page with one account.
+  for (const [id, p] of pendingLogouts) if (p.exp < Date.now()) pendingLogouts.delete(id);
+  if (pendingLogouts.size >= 1000) pendingLogouts.delete(pendingLogouts.keys().next().value);
+  const id = crypto.randomBytes(24).toString('base64url');
+  pendingLogouts.set(id, {
+    sessionJti: session.jti, uri, state, exp: Date.now() + LOGOUT_PICKER_TTL_MS,
+  });
+  send(res, 200, pages.logoutPickerPage({
+    action: `${PATHS.logout}/confirm`, id, name: user.name, account: user.preferred_username,
+  }));
+}
+
+async function logoutConfirm(req, res) {
+  let form;
+  try { form = await readForm(req); } catch { form = {}; }
+  const pending = typeof form.id === 'string' ? pendingLogouts.get(form.id) : undefined;
+  if (pending) pendingLogouts.delete(form.id);
+  if (!pending || pending.exp < Date.now()) {
+    logoutErrorPage(req, res, 90014, 'This sign-out page expired or was already used. Go back to the application and sign out again.');
+    return;
+  }
+  const ctx = provider.createContext(req, res);
+  const session = await provider.Session.get(ctx);
+  if (session.accountId && session.jti === pending.sessionJti) {
+    const user = usersBySub.get(session.accountId);
+    await endProviderSession(ctx, session);
+    console.log(`signout user=${user?.username ?? '-'} by=account_picker`);
+  }
+  finishLogout(res, pending.uri, pending.state);
 }
 
 /** Authorization request: offline_access marker, and the `claims` parameter taken out (see CLAIMS_MARKER). */
@@ -1213,9 +1642,17 @@ function prepareAuthorize(req, url) {
   if (q.has('claims')) {
     const claims = q.get('claims');
     q.delete('claims');
-    stats.claims_requests += 1;
-    stats.claims_last = claims;
-    console.log('authorize with claims parameter');
+    const parsed = parseClaimsRequest(claims);
+    if (parsed.challenge) {
+      stats.claims_requests += 1;
+      stats.claims_last = claims;
+      console.log('authorize with claims parameter (challenge response)');
+    } else if (parsed.capabilities.length) {
+      stats.capability_requests += 1;
+      console.log('authorize with claims parameter (client capabilities)');
+    } else {
+      console.log('authorize with claims parameter (optional ID token claims only)');
+    }
     if (claims) q.set(CLAIMS_MARKER, claims);
     changed = true;
   }
@@ -1251,51 +1688,40 @@ async function handle(req, res) {
     await sandboxRoute(req, res, url);
     return;
   }
+  if (path === '/favicon.ico') {
+    // Browsers ask for it on the sign-in page; no icon, and no 404 in the page's console.
+    res.writeHead(204, { 'cache-control': 'max-age=86400' });
+    res.end();
+    return;
+  }
   if (path.startsWith(`${PATHS.login}/`)) {
     await interactionRoute(req, res, url);
     return;
   }
   if (path === PATHS.token && req.method === 'OPTIONS') {
-    // Preflight: only the SPA's origins (oidc-provider would reflect any origin here and refuse
-    // the actual request later; refusing early gives the browser a clear CORS error).
+    // Preflight: only origins some SPA registration allows (oidc-provider would reflect any origin
+    // here and refuse the actual request later; refusing early gives the browser a clear CORS
+    // error). Which client may use which origin is checked on the request (clientBasedCORS).
     const origin = req.headers.origin;
-    if (!origin || !SPA_ORIGINS.includes(origin)) {
+    if (!origin || !ALL_SPA_ORIGINS.includes(origin)) {
       res.writeHead(403, { vary: 'Origin', 'content-length': 0 });
       res.end();
       return;
     }
   }
-  if (path === PATHS.token && req.method === 'POST' && hostileLib.TOKEN_SHORT_CIRCUIT.has(hostile.token)) {
-    // Read the body here to see the grant type; oidc-provider then takes it from req.body.
-    const raw = await readRaw(req);
-    req.body = raw;
-    const form = new URLSearchParams(raw.toString('utf8'));
-    const mode = hostile.token;
-    if (form.get('grant_type') === 'authorization_code' && hostileLib.TOKEN_SHORT_CIRCUIT.has(mode)) {
-      hostile.token = null;
-      shortCircuitToken(req, res, mode, form);
-      return;
-    }
+  if (path === PATHS.token && req.method === 'GET') {
+    send(res, 405, entraError('invalid_request', 900561, 'The endpoint only accepts POST, OPTIONS requests. Received a GET request.', { correlationId: correlationIdOf(req) }), { allow: 'POST, OPTIONS' });
+    return;
+  }
+  if (path === PATHS.token && req.method === 'POST') {
+    if (await earlyTokenAnswer(req, res)) return;
   }
   if (path === PATHS.authorize && req.method === 'GET') {
     prepareAuthorize(req, url);
   }
-  if (path === PATHS.logout && req.method === 'POST') {
-    // OIDC RP-Initiated Logout §2: the end-session endpoint takes POST too (the SPA signs out
-    // by POST so the ID token hint stays out of URLs and history). oidc-provider only takes
-    // POST there with SameSite=None cookies, which plain-http localhost can't have, so the
-    // form is handed to it as the equivalent GET, inside this process only.
-    const form = new URLSearchParams((await readRaw(req)).toString('utf8'));
-    for (const [k, v] of form) url.searchParams.set(k, v);
-    req.method = 'GET';
-    req.url = `${url.pathname}?${url.searchParams}`;
-  }
-  if (path === PATHS.logout && req.method === 'GET' && url.searchParams.has('id_token_hint')
-    && !issuedByUs(url.searchParams.get('id_token_hint'))) {
-    // An ID token from before a restart (other key) or garbage: oidc-provider would stop with an
-    // error page. Entra still signs the user out, so drop the hint and rely on client_id.
-    url.searchParams.delete('id_token_hint');
-    req.url = `${url.pathname}?${url.searchParams}`;
+  if (path === PATHS.logout || path.startsWith(`${PATHS.logout}/`)) {
+    await logoutRoute(req, res, url);
+    return;
   }
   if (path.startsWith(`/${TENANT_ID}/`)) {
     await providerCallback(req, res);
@@ -1313,11 +1739,11 @@ function handler(req, res) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Listen on loopback only, IPv4 and IPv6 (Chromium tries [::1] first for "localhost").
+// Listen on loopback only, IPv4 and IPv6 (Chromium tries [::1] first for "localhost"); TLS in https mode.
 
 function listen(host) {
   return new Promise((resolve, reject) => {
-    const server = http.createServer(handler);
+    const server = HTTPS ? https.createServer({ cert: tls.cert, key: tls.key }, handler) : http.createServer(handler);
     server.keepAliveTimeout = 5000;
     server.once('error', reject);
     server.listen(PORT, host, () => {
@@ -1346,7 +1772,7 @@ try {
   }
 }
 
-console.log(`idp ready on http://localhost:${PORT}`);
+console.log(`idp ready on ${ORIGIN}`);
 
 let stopping = false;
 function shutdown(signal) {
