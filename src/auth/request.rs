@@ -1,6 +1,13 @@
 //! The authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3, OIDC Core §3.1.2.1) and the
 //! pending sign-in that this tab keeps until the response comes back.
 
+use std::fmt;
+
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::ser::Serializer;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
 use crate::json::{FromJson, ToJson, Value};
 
 use super::pkce::{challenge_s256, SignInSecrets};
@@ -164,35 +171,71 @@ pub const CLIENT_CAPABILITIES: &str = r#"{"access_token":{"xms_cc":{"values":["c
 /// The `claims` request parameter (OIDC Core §5.5) for a sign-in: the client capabilities,
 /// merged into a claims challenge's request when there is one (as MSAL.js does). A challenge
 /// that can't be read as a JSON object is sent as it came: the provider knows what it asked for.
+/// Members are kept in their order and their values verbatim; only the `access_token` object
+/// gains `xms_cc`.
 pub fn claims_request(challenge: Option<&str>) -> String {
     let Some(challenge) = challenge else {
         return CLIENT_CAPABILITIES.to_owned();
     };
-    let Ok(mut request) = crate::json::parse(challenge) else {
-        return challenge.to_owned();
-    };
-    let Value::Object(members) = &mut request else {
-        return challenge.to_owned();
-    };
-    let capabilities = || {
-        Value::object([(
-            "values",
-            Some(Value::Array(vec![Value::String("cp1".into())])),
-        )])
-    };
-    match members.iter_mut().find(|(k, _)| k == "access_token") {
-        Some((_, Value::Object(access))) => {
-            if !access.iter().any(|(k, _)| k == "xms_cc") {
-                access.push(("xms_cc".into(), capabilities()));
+    merge_capabilities(challenge).unwrap_or_else(|| challenge.to_owned())
+}
+
+fn merge_capabilities(challenge: &str) -> Option<String> {
+    crate::wire::check(challenge).ok()?;
+    let Members(mut request) = serde_json::from_str(challenge).ok()?;
+    let capabilities = || RawValue::from_string(r#"{"values":["cp1"]}"#.to_owned());
+    match request.iter_mut().find(|(k, _)| k == "access_token") {
+        Some((_, access)) => {
+            let Members(mut members) = serde_json::from_str(access.get()).ok()?;
+            if members.iter().any(|(k, _)| k == "xms_cc") {
+                return Some(challenge.to_owned());
+            }
+            members.push(("xms_cc".into(), capabilities().ok()?));
+            *access = serde_json::value::to_raw_value(&Members(members)).ok()?;
+        }
+        None => {
+            let access = Members(vec![("xms_cc".into(), capabilities().ok()?)]);
+            request.push((
+                "access_token".into(),
+                serde_json::value::to_raw_value(&access).ok()?,
+            ));
+        }
+    }
+    serde_json::to_string(&Members(request)).ok()
+}
+
+/// A JSON object's members in document order, each value as written. Read only from text that
+/// `wire::check` passed, so the names are unique.
+struct Members(Vec<(String, Box<RawValue>)>);
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct MembersVisitor;
+
+        impl<'de> Visitor<'de> for MembersVisitor {
+            type Value = Members;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry::<String, Box<RawValue>>()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
             }
         }
-        Some(_) => return challenge.to_owned(),
-        None => members.push((
-            "access_token".into(),
-            Value::object([("xms_cc", Some(capabilities()))]),
-        )),
+
+        d.deserialize_map(MembersVisitor)
     }
-    request.to_json_string()
+}
+
+impl Serialize for Members {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
 }
 
 #[cfg(test)]
@@ -321,14 +364,14 @@ mod tests {
 
     #[test]
     fn sign_in_declares_the_cp1_capability() {
-        let v = crate::json::parse(&claims_request(None)).unwrap();
+        let v: serde_json::Value = crate::wire::read(&claims_request(None)).unwrap();
         let values = v
             .get("access_token")
             .and_then(|a| a.get("xms_cc"))
             .and_then(|x| x.get("values"))
-            .and_then(Value::as_array)
+            .and_then(serde_json::Value::as_array)
             .unwrap();
-        assert_eq!(values, [Value::String("cp1".into())]);
+        assert_eq!(values, &[serde_json::Value::String("cp1".into())]);
         assert_eq!(v.get("id_token"), None);
     }
 
@@ -358,6 +401,27 @@ mod tests {
         assert_eq!(
             claims_request(Some(r#"{"access_token":7}"#)),
             r#"{"access_token":7}"#
+        );
+        // Unreadable, or readable two ways: sent as it came.
+        for odd in [
+            r#"{"access_token":{"acrs":1},"access_token":{}}"#,
+            r#"{"access_token":{"acrs":1,"acrs":2}}"#,
+            r#"{"id_token":{"a":{"b":1,"b":2}}}"#,
+            r#"{"id_token":"\ud800"}"#,
+            r#"{"access_token":{}} x"#,
+        ] {
+            assert_eq!(claims_request(Some(odd)), odd);
+        }
+    }
+
+    #[test]
+    fn a_claims_challenge_keeps_its_order_and_its_values_as_written() {
+        let merged = claims_request(Some(
+            r#"{"z":{"essential":true},"access_token":{"nbf":{"essential":true,"value":"1e3"},"acrs":{"values":["c1","c2"]}},"a":[1.50,null]}"#,
+        ));
+        assert_eq!(
+            merged,
+            r#"{"z":{"essential":true},"access_token":{"nbf":{"essential":true,"value":"1e3"},"acrs":{"values":["c1","c2"]},"xms_cc":{"values":["cp1"]}},"a":[1.50,null]}"#
         );
     }
 }
