@@ -7,7 +7,6 @@
 pub mod auth;
 pub mod config;
 pub mod error;
-pub mod json;
 pub mod url;
 pub mod weather;
 pub mod wire;

@@ -3,8 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::json::{FromJson, ToJson, Value};
-
 use super::error::AuthError;
 use crate::url::parse_absolute;
 use crate::wire;
@@ -24,45 +22,6 @@ pub struct ProviderMetadata {
     /// RFC 9207 §3: when true, `iss` is required in every authorization response.
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
-}
-
-impl ToJson for ProviderMetadata {
-    fn to_json(&self) -> Value {
-        Value::object([
-            ("issuer", Some(self.issuer.to_json())),
-            (
-                "authorization_endpoint",
-                Some(self.authorization_endpoint.to_json()),
-            ),
-            ("token_endpoint", Some(self.token_endpoint.to_json())),
-            (
-                "end_session_endpoint",
-                Some(self.end_session_endpoint.to_json()),
-            ),
-            ("jwks_uri", Some(self.jwks_uri.to_json())),
-            (
-                "authorization_response_iss_parameter_supported",
-                Some(
-                    self.authorization_response_iss_parameter_supported
-                        .to_json(),
-                ),
-            ),
-        ])
-    }
-}
-
-impl FromJson for ProviderMetadata {
-    fn from_json(v: &Value) -> Option<Self> {
-        Some(Self {
-            issuer: v.field("issuer")?,
-            authorization_endpoint: v.field("authorization_endpoint")?,
-            token_endpoint: v.field("token_endpoint")?,
-            end_session_endpoint: v.opt_field("end_session_endpoint")?,
-            jwks_uri: v.field("jwks_uri")?,
-            authorization_response_iss_parameter_supported: v
-                .field_or_default("authorization_response_iss_parameter_supported")?,
-        })
-    }
 }
 
 /// The issuer this authority must publish: the authority itself, without a trailing slash.

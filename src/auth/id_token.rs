@@ -9,7 +9,6 @@ use base64::Engine;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-use crate::json::{FromJson, ToJson, Value};
 use crate::wire::{self, Text};
 
 use super::discovery::{is_tenant_id, TENANT_TEMPLATE};
@@ -392,34 +391,6 @@ pub struct Account {
     pub issuer: String,
     /// The ID token's `login_hint` claim, when the provider sends it.
     pub login_hint: Option<String>,
-}
-
-impl ToJson for Account {
-    fn to_json(&self) -> Value {
-        Value::object([
-            ("sub", Some(self.sub.to_json())),
-            ("name", Some(self.name.to_json())),
-            ("username", Some(self.username.to_json())),
-            ("tenant_id", Some(self.tenant_id.to_json())),
-            ("object_id", Some(self.object_id.to_json())),
-            ("issuer", Some(self.issuer.to_json())),
-            ("login_hint", Some(self.login_hint.to_json())),
-        ])
-    }
-}
-
-impl FromJson for Account {
-    fn from_json(v: &Value) -> Option<Self> {
-        Some(Self {
-            sub: v.field("sub")?,
-            name: v.field("name")?,
-            username: v.opt_field("username")?,
-            tenant_id: v.opt_field("tenant_id")?,
-            object_id: v.opt_field("object_id")?,
-            issuer: v.field("issuer")?,
-            login_hint: v.opt_field("login_hint")?,
-        })
-    }
 }
 
 impl From<&IdClaims> for Account {

@@ -4,7 +4,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::json::{FromJson, ToJson, Value};
 use crate::wire::{self, Member, Text};
 
 use super::error::AuthError;
@@ -18,26 +17,6 @@ pub struct RsaKey {
     pub n: String,
     /// Exponent, base64url.
     pub e: String,
-}
-
-impl ToJson for RsaKey {
-    fn to_json(&self) -> Value {
-        Value::object([
-            ("kid", Some(self.kid.to_json())),
-            ("n", Some(self.n.to_json())),
-            ("e", Some(self.e.to_json())),
-        ])
-    }
-}
-
-impl FromJson for RsaKey {
-    fn from_json(v: &Value) -> Option<Self> {
-        Some(Self {
-            kid: v.opt_field("kid")?,
-            n: v.field("n")?,
-            e: v.field("e")?,
-        })
-    }
 }
 
 /// A JWKS as published (RFC 7517 §5): its keys, each read loosely so that one odd key (another

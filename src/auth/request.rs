@@ -8,8 +8,6 @@ use serde::ser::Serializer;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::json::{FromJson, ToJson, Value};
-
 use super::pkce::{challenge_s256, SignInSecrets};
 use super::secret::{Nonce, PkceVerifier, Secret, State};
 use crate::url::{sanitize_return_path, with_query};
@@ -19,7 +17,7 @@ pub const PENDING_MAX_AGE_SECS: u64 = 15 * 60;
 
 /// Everything the callback needs to finish the sign-in this tab started. Kept in
 /// sessionStorage and removed the moment a callback reads it, whatever happens next.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct PendingSignIn {
     pub state: State,
     pub nonce: Nonce,
@@ -31,46 +29,13 @@ pub struct PendingSignIn {
     pub redirect_uri: String,
     pub scopes: Vec<String>,
     /// A `prompt=none` attempt: its failure asks the user to sign in again, nothing more.
+    #[serde(default)]
     pub silent: bool,
     /// What the user was doing, to finish after coming back (e.g. a report to post). Opaque to
     /// the core; kept here, never in the URL.
     pub resume: Option<String>,
     /// Who was signed in when the action was interrupted: it is finished only for them.
     pub resume_for: Option<String>,
-}
-
-impl ToJson for PendingSignIn {
-    fn to_json(&self) -> Value {
-        Value::object([
-            ("state", Some(self.state.to_json())),
-            ("nonce", Some(self.nonce.to_json())),
-            ("verifier", Some(self.verifier.to_json())),
-            ("return_to", Some(self.return_to.to_json())),
-            ("created_at", Some(self.created_at.to_json())),
-            ("redirect_uri", Some(self.redirect_uri.to_json())),
-            ("scopes", Some(self.scopes.to_json())),
-            ("silent", Some(self.silent.to_json())),
-            ("resume", Some(self.resume.to_json())),
-            ("resume_for", Some(self.resume_for.to_json())),
-        ])
-    }
-}
-
-impl FromJson for PendingSignIn {
-    fn from_json(v: &Value) -> Option<Self> {
-        Some(Self {
-            state: v.field("state")?,
-            nonce: v.field("nonce")?,
-            verifier: v.field("verifier")?,
-            return_to: v.field("return_to")?,
-            created_at: v.field("created_at")?,
-            redirect_uri: v.field("redirect_uri")?,
-            scopes: v.field("scopes")?,
-            silent: v.field_or_default("silent")?,
-            resume: v.opt_field("resume")?,
-            resume_for: v.opt_field("resume_for")?,
-        })
-    }
 }
 
 /// What a sign-in asks for.
@@ -320,6 +285,32 @@ mod tests {
             "resume data never goes into the URL"
         );
         assert_eq!(pending.resume.as_deref(), Some("{\"report\":1}"));
+    }
+
+    #[test]
+    fn the_pending_sign_in_round_trips_through_storage_text() {
+        let scopes = vec!["openid".to_owned()];
+        let mut r = request(&scopes);
+        r.resume = Some("{\"report\":1}".into());
+        let (_, pending) = begin_sign_in(&r, &[7u8; 96], 42);
+        let text = serde_json::to_string(&pending).unwrap();
+        let back: PendingSignIn = crate::wire::read_object(&text).unwrap();
+        assert_eq!(back.verifier.expose(), pending.verifier.expose());
+        assert_eq!(back.state, pending.state);
+        assert_eq!(back.nonce, pending.nonce);
+        assert_eq!(back.created_at, 42);
+        assert_eq!(back.resume, pending.resume);
+        assert_eq!(back.resume_for, None);
+        // Written before `silent` existed: not silent.
+        let old = text.replace(r#""silent":false,"#, "");
+        assert_ne!(old, text);
+        assert!(
+            !crate::wire::read_object::<PendingSignIn>(&old)
+                .unwrap()
+                .silent
+        );
+        let twice = text.replacen('{', r#"{"state":"other","#, 1);
+        assert!(crate::wire::read_object::<PendingSignIn>(&twice).is_err());
     }
 
     #[test]

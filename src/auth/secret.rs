@@ -6,8 +6,6 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::json::{FromJson, ToJson, Value};
-
 /// Something that must never reach a log, an error message or the console.
 pub trait Secret {
     /// The raw value. Call it only where the value goes on the wire or into storage.
@@ -19,18 +17,6 @@ macro_rules! secret {
         $(#[$m])*
         #[derive(Clone, PartialEq, Eq)]
         pub struct $name(String);
-
-        impl ToJson for $name {
-            fn to_json(&self) -> Value {
-                Value::String(self.0.clone())
-            }
-        }
-
-        impl FromJson for $name {
-            fn from_json(v: &Value) -> Option<Self> {
-                String::from_json(v).map(Self)
-            }
-        }
 
         impl $name {
             pub fn new(value: impl Into<String>) -> Self {
@@ -93,18 +79,6 @@ secret!(
 /// The PKCE code verifier (RFC 7636 §4.1). Not `Clone`: it is spent once, at the token endpoint.
 #[derive(PartialEq, Eq)]
 pub struct PkceVerifier(String);
-
-impl ToJson for PkceVerifier {
-    fn to_json(&self) -> Value {
-        Value::String(self.0.clone())
-    }
-}
-
-impl FromJson for PkceVerifier {
-    fn from_json(v: &Value) -> Option<Self> {
-        String::from_json(v).map(Self)
-    }
-}
 
 impl PkceVerifier {
     pub fn new(value: impl Into<String>) -> Self {

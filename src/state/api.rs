@@ -212,5 +212,5 @@ pub fn take_resume() -> Option<(crate::weather::Resume, Option<String>)> {
 
 /// Whether an interrupted action is waiting to be finished.
 pub fn has_resume() -> bool {
-    crate::platform::storage::load_raw(crate::state::auth::RESUME_KEY).is_some()
+    crate::platform::storage::has(crate::state::auth::RESUME_KEY)
 }
