@@ -67,31 +67,20 @@ fn b64(segment: &str, what: &'static str) -> Result<Vec<u8>, AuthError> {
 /// The payload as sent. Claims of the wrong type read as absent (the checks then say which
 /// claim is wrong), except `aud`, `exp` and `iat`, whose wrong type makes the token malformed.
 /// Other claims are ignored.
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct RawClaims {
-    #[serde(default)]
     iss: Text,
-    #[serde(default)]
     sub: Text,
-    #[serde(default)]
     aud: Audience,
-    #[serde(default)]
     azp: Text,
-    #[serde(default)]
     exp: NumericDate,
-    #[serde(default)]
     iat: NumericDate,
-    #[serde(default)]
     nonce: Text,
-    #[serde(default)]
     name: Text,
-    #[serde(default)]
     preferred_username: Text,
-    #[serde(default)]
     tid: Text,
-    #[serde(default)]
     oid: Text,
-    #[serde(default)]
     login_hint: Text,
 }
 

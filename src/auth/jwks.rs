@@ -27,19 +27,15 @@ struct RawJwks {
 }
 
 /// The parameters of one JWK (RFC 7517 §4, RFC 7518 §6.3.1) that decide whether it is used.
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct RawJwk {
-    #[serde(default)]
     kty: Text,
-    #[serde(default, rename = "use")]
+    #[serde(rename = "use")]
     use_: Text,
-    #[serde(default)]
     alg: Text,
-    #[serde(default)]
     kid: Text,
-    #[serde(default)]
     n: Text,
-    #[serde(default)]
     e: Text,
 }
 
