@@ -6,8 +6,10 @@ use gloo_storage::errors::StorageError;
 use gloo_storage::{SessionStorage, Storage};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 use crate::error::AppError;
+use crate::wire;
 
 const PREFIX: &str = "nimbus.";
 
@@ -26,17 +28,20 @@ fn session() -> Result<(), AppError> {
         .map(drop)
 }
 
-/// Reads and decodes an entry. A corrupt or foreign entry is removed and reads as absent.
+/// Reads and decodes an entry, by the same rules as JSON from outside (`wire::read`: a repeated
+/// name or a bad string anywhere spoils it). A corrupt or foreign entry is removed and reads as
+/// absent.
 pub fn load<T: DeserializeOwned>(key: &str) -> Option<T> {
     session().ok()?;
-    match SessionStorage::get(key_of(key)) {
-        Ok(v) => Some(v),
-        Err(StorageError::KeyNotFound(_)) => None,
-        Err(_) => {
-            remove(key);
-            None
-        }
+    let value = match SessionStorage::get::<Box<RawValue>>(key_of(key)) {
+        Ok(raw) => wire::read(raw.get()).ok(),
+        Err(StorageError::KeyNotFound(_)) => return None,
+        Err(_) => None,
+    };
+    if value.is_none() {
+        remove(key);
     }
+    value
 }
 
 /// Encodes and writes an entry.
