@@ -28,13 +28,22 @@ fn session() -> Result<(), AppError> {
         .map(drop)
 }
 
-/// Reads and decodes an entry, by the same rules as JSON from outside (`wire::read`: a repeated
-/// name or a bad string anywhere spoils it). A corrupt or foreign entry is removed and reads as
-/// absent.
+/// Reads and decodes an entry that holds an object, by the same rules as JSON from outside
+/// (`wire::read_object`: a repeated name or a bad string anywhere spoils it, and a struct is read
+/// only from an object). A corrupt or foreign entry is removed and reads as absent.
 pub fn load<T: DeserializeOwned>(key: &str) -> Option<T> {
+    read(key, wire::read_object)
+}
+
+/// Like [`load`], for an entry that holds a plain value (a number).
+pub fn load_plain<T: DeserializeOwned>(key: &str) -> Option<T> {
+    read(key, wire::read)
+}
+
+fn read<T>(key: &str, parse: fn(&str) -> Result<T, serde_json::Error>) -> Option<T> {
     session().ok()?;
     let value = match SessionStorage::get::<Box<RawValue>>(key_of(key)) {
-        Ok(raw) => wire::read(raw.get()).ok(),
+        Ok(raw) => parse(raw.get()).ok(),
         Err(StorageError::KeyNotFound(_)) => return None,
         Err(_) => None,
     };

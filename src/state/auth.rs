@@ -210,7 +210,7 @@ impl AuthContext {
     async fn try_sign_in(&self, options: SignInOptions<'_>) -> Result<(), AppError> {
         let now = browser::now_secs();
         if options.automatic {
-            let last = storage::load::<u64>(AUTO_REDIRECT_KEY);
+            let last = storage::load_plain::<u64>(AUTO_REDIRECT_KEY);
             if !may_auto_redirect(last, now, AUTO_REDIRECTED.with(Cell::get)) {
                 return Err(AppError::new(
                     "Your sign-in couldn't be renewed automatically, and the app stopped rather than try again in a loop. Sign in again to continue.",
