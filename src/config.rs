@@ -1,9 +1,11 @@
 //! Runtime configuration (`config.json` beside `index.html`): one build serves any tenant and
 //! environment. Every field is checked, and a problem names the field at fault.
 
-use crate::json::Value;
+use serde::Deserialize;
+use serde_json::Value;
 
 use crate::url::parse_absolute;
+use crate::wire::{self, Member};
 
 /// Where the app's router finishes a sign-in; the redirect URI must point here.
 pub const CALLBACK_PATH: &str = "/auth/callback";
@@ -90,8 +92,35 @@ impl ConfigError {
     }
 }
 
-fn string<'a>(obj: &'a Value, key: &str, field: &str) -> Result<Option<&'a str>, ConfigError> {
-    match obj.get(key) {
+/// `config.json` as written. Each member is read as whatever it is, so that a problem names
+/// the field at fault (a derived `String` would only say "invalid type").
+#[derive(Deserialize)]
+struct RawConfig {
+    authority: Option<Value>,
+    client_id: Option<Value>,
+    redirect_uri: Option<Value>,
+    post_logout_redirect_uri: Option<Value>,
+    #[serde(default)]
+    api: Member<RawApi>,
+    allowed_tenants: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct RawApi {
+    base_url: Option<Value>,
+    #[serde(default)]
+    scopes: Member<RawScopes>,
+}
+
+#[derive(Deserialize)]
+struct RawScopes {
+    read: Option<Value>,
+    write: Option<Value>,
+}
+
+/// An optional string member: absent or `null` is `None`.
+fn string<'a>(value: &'a Option<Value>, field: &str) -> Result<Option<&'a str>, ConfigError> {
+    match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Err(ConfigError::new(field, "is empty")),
         Some(Value::String(s)) => Ok(Some(s.trim())),
@@ -99,8 +128,17 @@ fn string<'a>(obj: &'a Value, key: &str, field: &str) -> Result<Option<&'a str>,
     }
 }
 
-fn required<'a>(obj: &'a Value, key: &str, field: &str) -> Result<&'a str, ConfigError> {
-    string(obj, key, field)?.ok_or_else(|| ConfigError::new(field, "is missing"))
+fn required<'a>(value: &'a Option<Value>, field: &str) -> Result<&'a str, ConfigError> {
+    string(value, field)?.ok_or_else(|| ConfigError::new(field, "is missing"))
+}
+
+/// A section that must be an object.
+fn section<T>(member: Member<T>, field: &str) -> Result<T, ConfigError> {
+    match member {
+        Member::Object(t) => Ok(t),
+        Member::Other => Err(ConfigError::new(field, "must be an object")),
+        Member::Absent => Err(ConfigError::new(field, "is missing")),
+    }
 }
 
 fn url_field(value: &str, field: &str) -> Result<String, ConfigError> {
@@ -147,19 +185,29 @@ fn scope_field(value: &str, field: &str) -> Result<String, ConfigError> {
 
 /// Parses `config.json`. `origin` is the page's origin, for the redirect URI defaults.
 pub fn parse_config(body: &str, origin: &str) -> Result<Config, ConfigError> {
-    let root = crate::json::parse(body).map_err(|e| {
+    if wire::too_large(body) {
+        return Err(ConfigError::new(
+            "",
+            format!("is too large (over {} MiB)", wire::MAX_BODY_BYTES >> 20),
+        ));
+    }
+    let not_json = |e: serde_json::Error| {
         ConfigError::new(
             "",
-            format!("is not valid JSON (line {}, column {})", e.line, e.column),
+            format!(
+                "is not valid JSON (line {}, column {})",
+                e.line(),
+                e.column().max(1)
+            ),
         )
-    })?;
-    if !root.is_object() {
+    };
+    if wire::check(body).map_err(not_json)? != wire::Shape::Object {
         return Err(ConfigError::new("", "must be a JSON object"));
     }
-    let obj = &root;
+    let raw: RawConfig = serde_json::from_str(body).map_err(not_json)?;
 
-    let authority = url_field(required(obj, "authority", "authority")?, "authority")?;
-    let client_id = required(obj, "client_id", "client_id")?;
+    let authority = url_field(required(&raw.authority, "authority")?, "authority")?;
+    let client_id = required(&raw.client_id, "client_id")?;
     if client_id
         .chars()
         .any(|c| !(c.is_ascii_alphanumeric() || c == '-'))
@@ -181,7 +229,7 @@ pub fn parse_config(body: &str, origin: &str) -> Result<Config, ConfigError> {
             )),
         }
     };
-    let redirect_uri = match string(obj, "redirect_uri", "redirect_uri")? {
+    let redirect_uri = match string(&raw.redirect_uri, "redirect_uri")? {
         Some(v) => {
             let uri = same_origin(v, "redirect_uri")?;
             if parse_absolute(&uri).map(|u| u.path).as_deref() != Some(CALLBACK_PATH) {
@@ -195,32 +243,24 @@ pub fn parse_config(body: &str, origin: &str) -> Result<Config, ConfigError> {
         None => format!("{origin}{CALLBACK_PATH}"),
     };
     let post_logout_redirect_uri =
-        match string(obj, "post_logout_redirect_uri", "post_logout_redirect_uri")? {
+        match string(&raw.post_logout_redirect_uri, "post_logout_redirect_uri")? {
             Some(v) => same_origin(v, "post_logout_redirect_uri")?,
             None => format!("{origin}/"),
         };
 
-    let api = match obj.get("api") {
-        Some(a) if a.is_object() => a,
-        Some(_) => return Err(ConfigError::new("api", "must be an object")),
-        None => return Err(ConfigError::new("api", "is missing")),
-    };
-    let base_url = url_field(required(api, "base_url", "api.base_url")?, "api.base_url")?;
-    let scopes = match api.get("scopes") {
-        Some(s) if s.is_object() => s,
-        Some(_) => return Err(ConfigError::new("api.scopes", "must be an object")),
-        None => return Err(ConfigError::new("api.scopes", "is missing")),
-    };
+    let api = section(raw.api, "api")?;
+    let base_url = url_field(required(&api.base_url, "api.base_url")?, "api.base_url")?;
+    let scopes = section(api.scopes, "api.scopes")?;
     let read_scope = scope_field(
-        required(scopes, "read", "api.scopes.read")?,
+        required(&scopes.read, "api.scopes.read")?,
         "api.scopes.read",
     )?;
     let write_scope = scope_field(
-        required(scopes, "write", "api.scopes.write")?,
+        required(&scopes.write, "api.scopes.write")?,
         "api.scopes.write",
     )?;
 
-    let allowed_tenants = match obj.get("allowed_tenants") {
+    let allowed_tenants = match &raw.allowed_tenants {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items
             .iter()
@@ -258,7 +298,6 @@ pub fn parse_config(body: &str, origin: &str) -> Result<Config, ConfigError> {
 mod tests {
     use super::*;
 
-    // Test inputs are built with serde_json (a dev-dependency only).
     use serde_json::Value;
 
     const ORIGIN: &str = "http://localhost:8080";
@@ -424,5 +463,68 @@ mod tests {
             .problem
             .contains("object"));
         assert!(parse_config("<!doctype html>", ORIGIN).is_err());
+        assert_eq!(
+            parse_config("{\n  \"a\": x\n}", ORIGIN)
+                .unwrap_err()
+                .message(),
+            "config.json is not valid JSON (line 2, column 8)"
+        );
+        assert_eq!(
+            parse_config("", ORIGIN).unwrap_err().message(),
+            "config.json is not valid JSON (line 1, column 1)"
+        );
+    }
+
+    #[test]
+    fn sections_must_be_objects_even_when_null() {
+        let mut v = sample();
+        v["api"] = Value::Null;
+        assert_eq!(
+            parse(&v).unwrap_err().message(),
+            "config.json: \"api\" must be an object"
+        );
+        let mut v = sample();
+        v["api"]["scopes"] = "read write".into();
+        assert_eq!(
+            parse(&v).unwrap_err().message(),
+            "config.json: \"api.scopes\" must be an object"
+        );
+        let mut v = sample();
+        v["client_id"] = Value::Null;
+        assert_eq!(
+            parse(&v).unwrap_err().message(),
+            "config.json: \"client_id\" is missing"
+        );
+        let mut v = sample();
+        v["allowed_tenants"] = Value::Null;
+        assert!(parse(&v).unwrap().allowed_tenants.is_empty());
+        let mut v = sample();
+        v["allowed_tenants"] = "3f8d0c2a-5b1e-4c7d-9a6f-2e4b8c1d7a90".into();
+        assert_eq!(field_of(&v), "allowed_tenants");
+    }
+
+    #[test]
+    fn refuses_repeated_names_and_oversized_files() {
+        let text = sample().to_string();
+        // A repeated member, known or not, at any depth.
+        for (from, to) in [
+            ("{", r#"{"client_id":"x","#),
+            ("{", r#"{"unknown":1,"unknown":2,"#),
+            (r#""scopes":{"#, r#""scopes":{"read":"api://x/y","#),
+        ] {
+            let twice = text.replacen(from, to, 1);
+            assert!(
+                parse_config(&twice, ORIGIN)
+                    .unwrap_err()
+                    .problem
+                    .contains("not valid JSON"),
+                "{twice}"
+            );
+        }
+        let padded = format!("{}{}", " ".repeat(crate::wire::MAX_BODY_BYTES), text);
+        assert_eq!(
+            parse_config(&padded, ORIGIN).unwrap_err().message(),
+            "config.json is too large (over 1 MiB)"
+        );
     }
 }

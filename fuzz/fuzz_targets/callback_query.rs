@@ -33,7 +33,7 @@ fn meta(iss_required: bool, template: bool) -> ProviderMetadata {
         "authorization_response_iss_parameter_supported": iss_required,
     })
     .to_string();
-    nimbus::json::from_str(&text).expect("ProviderMetadata")
+    nimbus::wire::read_object(&text).expect("ProviderMetadata")
 }
 
 /// Built from JSON (as the app reads it back from sessionStorage), so that optional fields the
@@ -49,7 +49,7 @@ fn pending() -> PendingSignIn {
         "scopes": [],
     })
     .to_string();
-    nimbus::json::from_str(&text).expect("a PendingSignIn")
+    nimbus::wire::read_object(&text).expect("a PendingSignIn")
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -28,8 +28,8 @@ fuzz_target!(|token: &str| {
             .decode(s)
             .unwrap_or_else(|e| panic!("decode accepted bad base64url {s:?}: {e}"))
     };
-    // The core reads the header into a struct and so skips, unvalidated, fields it ignores
-    // (invalid UTF-8 or lone surrogate escapes there pass); the oracle reads it leniently.
+    // The core checks the whole header (UTF-8, escapes, unique names) before reading `alg`
+    // and `kid`; the oracle reads it leniently, falling back to the `alg` the core found.
     let header_bytes = seg(parts[0]);
     let header: Value = serde_json::from_slice(&header_bytes)
         .or_else(|_| serde_json::from_str(&String::from_utf8_lossy(&header_bytes)))

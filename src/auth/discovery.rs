@@ -1,16 +1,18 @@
 //! Provider metadata (OpenID Connect Discovery 1.0 §3, §4.3) and the issuer rules of the
 //! Microsoft identity platform, where multi-tenant authorities publish a `{tenantid}` template.
 
-use crate::json::{FromJson, ToJson, Value};
+use serde::{Deserialize, Serialize};
 
 use super::error::AuthError;
 use crate::url::parse_absolute;
+use crate::wire;
 
 /// The placeholder Entra's multi-tenant metadata uses in `issuer`.
 pub const TENANT_TEMPLATE: &str = "{tenantid}";
 
-/// The fields of the discovery document this client uses, checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The fields of the discovery document this client uses, checked. Other members are
+/// ignored (OIDC Discovery §3 lets providers add their own).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProviderMetadata {
     pub issuer: String,
     pub authorization_endpoint: String,
@@ -18,46 +20,8 @@ pub struct ProviderMetadata {
     pub end_session_endpoint: Option<String>,
     pub jwks_uri: String,
     /// RFC 9207 §3: when true, `iss` is required in every authorization response.
+    #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
-}
-
-impl ToJson for ProviderMetadata {
-    fn to_json(&self) -> Value {
-        Value::object([
-            ("issuer", Some(self.issuer.to_json())),
-            (
-                "authorization_endpoint",
-                Some(self.authorization_endpoint.to_json()),
-            ),
-            ("token_endpoint", Some(self.token_endpoint.to_json())),
-            (
-                "end_session_endpoint",
-                Some(self.end_session_endpoint.to_json()),
-            ),
-            ("jwks_uri", Some(self.jwks_uri.to_json())),
-            (
-                "authorization_response_iss_parameter_supported",
-                Some(
-                    self.authorization_response_iss_parameter_supported
-                        .to_json(),
-                ),
-            ),
-        ])
-    }
-}
-
-impl FromJson for ProviderMetadata {
-    fn from_json(v: &Value) -> Option<Self> {
-        Some(Self {
-            issuer: v.field("issuer")?,
-            authorization_endpoint: v.field("authorization_endpoint")?,
-            token_endpoint: v.field("token_endpoint")?,
-            end_session_endpoint: v.opt_field("end_session_endpoint")?,
-            jwks_uri: v.field("jwks_uri")?,
-            authorization_response_iss_parameter_supported: v
-                .field_or_default("authorization_response_iss_parameter_supported")?,
-        })
-    }
 }
 
 /// The issuer this authority must publish: the authority itself, without a trailing slash.
@@ -95,9 +59,12 @@ pub fn is_tenant_id(s: &str) -> bool {
 
 /// Parses and checks a discovery document fetched from `{authority}/.well-known/openid-configuration`.
 pub fn parse_metadata(authority: &str, body: &str) -> Result<ProviderMetadata, AuthError> {
-    let meta: ProviderMetadata = crate::json::from_str(body).ok_or(
-        AuthError::DiscoveryMalformed("not a JSON discovery document with the required fields"),
-    )?;
+    if wire::too_large(body) {
+        return Err(AuthError::DiscoveryMalformed("the document is too large"));
+    }
+    let meta: ProviderMetadata = wire::read_object(body).map_err(|_| {
+        AuthError::DiscoveryMalformed("not a JSON discovery document with the required fields")
+    })?;
     let expected = expected_issuer(authority);
     let issuer_ok = meta.issuer == expected
         || (is_multi_tenant(authority) && meta.issuer.contains(TENANT_TEMPLATE) && {
@@ -193,12 +160,56 @@ mod tests {
 
     #[test]
     fn rejects_malformed_documents() {
-        for body in ["", "<html>", "{}", r#"{"issuer":1}"#, "[]"] {
-            assert!(matches!(
+        let good = doc(AUTH, "https://login.microsoftonline.com");
+        let twice = good.replacen('{', r#"{"token_endpoint":"https://x/t","#, 1);
+        let twice_unknown = good.replacen('{', r#"{"extra":0,"#, 1);
+        let positional = format!(
+            r#"["{AUTH}","{h}/a","{h}/t","{h}/l","{h}/k",false]"#,
+            h = "https://login.microsoftonline.com"
+        );
+        let wrong_type = good.replacen(
+            '{',
+            r#"{"authorization_response_iss_parameter_supported":"yes","#,
+            1,
+        );
+        for body in [
+            "",
+            "<html>",
+            "{}",
+            r#"{"issuer":1}"#,
+            "[]",
+            &twice,
+            &twice_unknown,
+            &positional,
+            &wrong_type,
+        ] {
+            assert_eq!(
                 parse_metadata(AUTH, body),
-                Err(AuthError::DiscoveryMalformed(_))
-            ));
+                Err(AuthError::DiscoveryMalformed(
+                    "not a JSON discovery document with the required fields"
+                )),
+                "{body}"
+            );
         }
+        let padded = format!("{good}{}", " ".repeat(wire::MAX_BODY_BYTES));
+        assert_eq!(
+            parse_metadata(AUTH, &padded),
+            Err(AuthError::DiscoveryMalformed("the document is too large"))
+        );
+    }
+
+    #[test]
+    fn reads_the_iss_parameter_promise_and_round_trips() {
+        let body = doc(AUTH, "https://login.microsoftonline.com").replacen(
+            '{',
+            r#"{"authorization_response_iss_parameter_supported":true,"#,
+            1,
+        );
+        let m = parse_metadata(AUTH, &body).unwrap();
+        assert!(m.authorization_response_iss_parameter_supported);
+        let back: ProviderMetadata =
+            wire::read_object(&serde_json::to_string(&m).unwrap()).unwrap();
+        assert_eq!(back, m);
     }
 
     #[test]

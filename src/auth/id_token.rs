@@ -2,9 +2,14 @@
 //! own error, checked in a fixed order. Signature verification is the adapter's job (WebCrypto);
 //! this module decides which algorithm is acceptable and what the claims must say.
 
-use crate::json::{FromJson, ToJson, Value};
+use std::fmt;
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+
+use crate::wire::{self, Text};
 
 use super::discovery::{is_tenant_id, TENANT_TEMPLATE};
 use super::error::AuthError;
@@ -17,20 +22,11 @@ pub const CLOCK_SKEW_SECS: u64 = 300;
 /// never whatever the token itself asks for.
 pub const ALLOWED_ALGORITHMS: &[&str] = &["RS256"];
 
-/// The JOSE header fields that matter.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The JOSE header fields that matter (RFC 7515 §4.1); others are ignored.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct JwtHeader {
     pub alg: String,
     pub kid: Option<String>,
-}
-
-impl FromJson for JwtHeader {
-    fn from_json(v: &Value) -> Option<Self> {
-        Some(Self {
-            alg: v.field("alg")?,
-            kid: v.opt_field("kid")?,
-        })
-    }
 }
 
 /// The claims of an ID token that this client reads.
@@ -68,13 +64,153 @@ fn b64(segment: &str, what: &'static str) -> Result<Vec<u8>, AuthError> {
         .map_err(|_| AuthError::IdTokenMalformed(what))
 }
 
-fn numeric_date(v: Option<&Value>) -> Option<u64> {
-    let n = v?.as_f64()?;
-    (0.0..1e12).contains(&n).then_some(n as u64)
+/// The payload as sent. Claims of the wrong type read as absent (the checks then say which
+/// claim is wrong), except `aud`, `exp` and `iat`, whose wrong type makes the token malformed.
+/// Other claims are ignored.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct RawClaims {
+    iss: Text,
+    sub: Text,
+    aud: Audience,
+    azp: Text,
+    exp: NumericDate,
+    iat: NumericDate,
+    nonce: Text,
+    name: Text,
+    preferred_username: Text,
+    tid: Text,
+    oid: Text,
+    login_hint: Text,
 }
 
-fn opt_string(v: Option<&Value>) -> Option<String> {
-    v?.as_str().map(str::to_owned)
+/// `aud` (RFC 7519 §4.1.3): one string or an array of strings. Absent or another type is no
+/// audience at all; an array holding anything but strings is malformed.
+#[derive(Default)]
+enum Audience {
+    #[default]
+    None,
+    Some(Vec<String>),
+    Malformed,
+}
+
+impl<'de> Deserialize<'de> for Audience {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct AudienceVisitor;
+
+        impl<'de> Visitor<'de> for AudienceVisitor {
+            type Value = Audience;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+
+            fn visit_str<E>(self, s: &str) -> Result<Audience, E> {
+                Ok(Audience::Some(vec![s.to_owned()]))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Audience, A::Error> {
+                let mut all = Some(Vec::new());
+                while let Some(Text(item)) = seq.next_element::<Text>()? {
+                    all = all.zip(item).map(|(mut all, item)| {
+                        all.push(item);
+                        all
+                    });
+                }
+                Ok(all.map_or(Audience::Malformed, Audience::Some))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Audience, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Audience::None)
+            }
+
+            fn visit_bool<E>(self, _: bool) -> Result<Audience, E> {
+                Ok(Audience::None)
+            }
+
+            fn visit_i64<E>(self, _: i64) -> Result<Audience, E> {
+                Ok(Audience::None)
+            }
+
+            fn visit_u64<E>(self, _: u64) -> Result<Audience, E> {
+                Ok(Audience::None)
+            }
+
+            fn visit_f64<E>(self, _: f64) -> Result<Audience, E> {
+                Ok(Audience::None)
+            }
+
+            fn visit_unit<E>(self) -> Result<Audience, E> {
+                Ok(Audience::None)
+            }
+        }
+
+        d.deserialize_any(AudienceVisitor)
+    }
+}
+
+/// A NumericDate (RFC 7519 §2): a JSON number of seconds, fractions dropped, between 0 and
+/// 10^12; `None` for anything else.
+#[derive(Default)]
+struct NumericDate(Option<u64>);
+
+impl<'de> Deserialize<'de> for NumericDate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct DateVisitor;
+
+        const LIMIT: u64 = 1_000_000_000_000;
+
+        impl<'de> Visitor<'de> for DateVisitor {
+            type Value = NumericDate;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+
+            fn visit_u64<E>(self, n: u64) -> Result<NumericDate, E> {
+                Ok(NumericDate((n < LIMIT).then_some(n)))
+            }
+
+            fn visit_i64<E>(self, _: i64) -> Result<NumericDate, E> {
+                // Only negative integers come this way.
+                Ok(NumericDate(None))
+            }
+
+            fn visit_f64<E>(self, n: f64) -> Result<NumericDate, E> {
+                Ok(NumericDate((0.0..1e12).contains(&n).then_some(n as u64)))
+            }
+
+            fn visit_str<E>(self, _: &str) -> Result<NumericDate, E> {
+                Ok(NumericDate(None))
+            }
+
+            fn visit_bool<E>(self, _: bool) -> Result<NumericDate, E> {
+                Ok(NumericDate(None))
+            }
+
+            fn visit_unit<E>(self) -> Result<NumericDate, E> {
+                Ok(NumericDate(None))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<NumericDate, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(NumericDate(None))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NumericDate, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(NumericDate(None))
+            }
+        }
+
+        d.deserialize_any(DateVisitor)
+    }
+}
+
+/// A decoded segment as text: JSON is UTF-8 (RFC 8259 §8.1).
+fn utf8<'a>(bytes: &'a [u8], what: &'static str) -> Result<&'a str, AuthError> {
+    std::str::from_utf8(bytes).map_err(|_| AuthError::IdTokenMalformed(what))
 }
 
 /// Splits and decodes a compact JWS without trusting anything in it.
@@ -88,38 +224,36 @@ pub fn decode(token: &str) -> Result<DecodedJwt, AuthError> {
     else {
         return Err(AuthError::IdTokenMalformed("not three segments"));
     };
-    let header = crate::json::parse_bytes(&b64(h, "header encoding")?)
-        .ok()
-        .and_then(|v| JwtHeader::from_json(&v))
-        .ok_or(AuthError::IdTokenMalformed("header JSON"))?;
-    let obj = crate::json::parse_bytes(&b64(p, "payload encoding")?)
-        .map_err(|_| AuthError::IdTokenMalformed("payload JSON"))?;
+    let header: JwtHeader = utf8(&b64(h, "header encoding")?, "header JSON").and_then(|text| {
+        wire::read_object(text).map_err(|_| AuthError::IdTokenMalformed("header JSON"))
+    })?;
+    let payload = b64(p, "payload encoding")?;
+    let payload = utf8(&payload, "payload JSON")?;
+    let shape = wire::check(payload).map_err(|_| AuthError::IdTokenMalformed("payload JSON"))?;
     let signature = b64(s, "signature encoding")?;
-    if !obj.is_object() {
+    if shape != wire::Shape::Object {
         return Err(AuthError::IdTokenMalformed("payload is not an object"));
     }
-    let aud = match obj.get("aud") {
-        Some(Value::String(a)) => vec![a.clone()],
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|a| a.as_str().map(str::to_owned))
-            .collect::<Option<Vec<_>>>()
-            .ok_or(AuthError::IdTokenMalformed("aud"))?,
-        _ => vec![],
+    let raw: RawClaims =
+        serde_json::from_str(payload).map_err(|_| AuthError::IdTokenMalformed("payload JSON"))?;
+    let aud = match raw.aud {
+        Audience::None => vec![],
+        Audience::Some(aud) => aud,
+        Audience::Malformed => return Err(AuthError::IdTokenMalformed("aud")),
     };
     let claims = IdClaims {
-        iss: opt_string(obj.get("iss")).unwrap_or_default(),
-        sub: opt_string(obj.get("sub")).unwrap_or_default(),
+        iss: raw.iss.0.unwrap_or_default(),
+        sub: raw.sub.0.unwrap_or_default(),
         aud,
-        azp: opt_string(obj.get("azp")),
-        exp: numeric_date(obj.get("exp")).ok_or(AuthError::IdTokenMalformed("exp"))?,
-        iat: numeric_date(obj.get("iat")).ok_or(AuthError::IdTokenMalformed("iat"))?,
-        nonce: opt_string(obj.get("nonce")),
-        name: opt_string(obj.get("name")),
-        preferred_username: opt_string(obj.get("preferred_username")),
-        tid: opt_string(obj.get("tid")),
-        oid: opt_string(obj.get("oid")),
-        login_hint: opt_string(obj.get("login_hint")),
+        azp: raw.azp.0,
+        exp: raw.exp.0.ok_or(AuthError::IdTokenMalformed("exp"))?,
+        iat: raw.iat.0.ok_or(AuthError::IdTokenMalformed("iat"))?,
+        nonce: raw.nonce.0,
+        name: raw.name.0,
+        preferred_username: raw.preferred_username.0,
+        tid: raw.tid.0,
+        oid: raw.oid.0,
+        login_hint: raw.login_hint.0,
     };
     Ok(DecodedJwt {
         header,
@@ -236,7 +370,7 @@ pub fn check_refreshed(
 }
 
 /// The signed-in person as the page shows them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
     pub sub: String,
     pub name: String,
@@ -246,34 +380,6 @@ pub struct Account {
     pub issuer: String,
     /// The ID token's `login_hint` claim, when the provider sends it.
     pub login_hint: Option<String>,
-}
-
-impl ToJson for Account {
-    fn to_json(&self) -> Value {
-        Value::object([
-            ("sub", Some(self.sub.to_json())),
-            ("name", Some(self.name.to_json())),
-            ("username", Some(self.username.to_json())),
-            ("tenant_id", Some(self.tenant_id.to_json())),
-            ("object_id", Some(self.object_id.to_json())),
-            ("issuer", Some(self.issuer.to_json())),
-            ("login_hint", Some(self.login_hint.to_json())),
-        ])
-    }
-}
-
-impl FromJson for Account {
-    fn from_json(v: &Value) -> Option<Self> {
-        Some(Self {
-            sub: v.field("sub")?,
-            name: v.field("name")?,
-            username: v.opt_field("username")?,
-            tenant_id: v.opt_field("tenant_id")?,
-            object_id: v.opt_field("object_id")?,
-            issuer: v.field("issuer")?,
-            login_hint: v.opt_field("login_hint")?,
-        })
-    }
 }
 
 impl From<&IdClaims> for Account {
@@ -299,6 +405,7 @@ impl From<&IdClaims> for Account {
 pub(crate) mod tests {
     use super::*;
     use crate::auth::pkce::b64url;
+    use serde_json::Value;
 
     pub const ISS: &str = "https://login.example/3f8d0c2a-5b1e-4c7d-9a6f-2e4b8c1d7a90/v2.0";
     pub const TID: &str = "3f8d0c2a-5b1e-4c7d-9a6f-2e4b8c1d7a90";
@@ -530,6 +637,129 @@ pub(crate) mod tests {
             check_refreshed(&none, &account, "client-1", 1500),
             Err(AuthError::IdTokenAlgorithm(_))
         ));
+    }
+
+    #[test]
+    fn reads_claims_as_the_rules_say() {
+        let decode_payload = |payload: &str| decode(&jwt(r#"{"alg":"RS256"}"#, payload));
+        // A fractional NumericDate is whole seconds; `-0` is zero.
+        let d = decode_payload(&with("exp", serde_json::json!(1999.9)).to_string()).unwrap();
+        assert_eq!(d.claims.exp, 1999);
+        let d = decode_payload(&good_payload().to_string().replacen("1000", "-0", 1)).unwrap();
+        assert_eq!(d.claims.iat, 0);
+        // A claim of the wrong type reads as absent, so its own check fails.
+        assert_eq!(check(&with("iss", 7.into())), Err(AuthError::IdTokenIssuer));
+        assert_eq!(
+            check(&with("nonce", serde_json::json!(["n-1"]))),
+            Err(AuthError::IdTokenNonce)
+        );
+        assert_eq!(
+            check(&with("aud", 7.into())),
+            Err(AuthError::IdTokenAudience)
+        );
+        assert_eq!(
+            check(&with("aud", Value::Null)),
+            Err(AuthError::IdTokenAudience)
+        );
+        for (field, value) in [
+            ("exp", serde_json::json!(-1)),
+            ("exp", serde_json::json!(1e12)),
+            ("exp", serde_json::json!(1_000_000_000_000u64)),
+            ("exp", serde_json::json!(null)),
+            ("iat", serde_json::json!([1000])),
+        ] {
+            assert!(
+                matches!(
+                    decode_payload(&with(field, value.clone()).to_string()),
+                    Err(AuthError::IdTokenMalformed(f)) if f == field
+                ),
+                "{field}: {value}"
+            );
+        }
+        // Unknown claims are ignored, whatever they hold.
+        assert_eq!(
+            check(&with(
+                "xms_extra",
+                serde_json::json!({"a": [1, {"b": null}]})
+            )),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn refuses_what_two_parsers_could_read_differently() {
+        let body = good_payload().to_string();
+        let malformed = |payload: &str, what: &str| {
+            assert_eq!(
+                decode(&jwt(r#"{"alg":"RS256"}"#, payload)).unwrap_err(),
+                AuthError::IdTokenMalformed(match what {
+                    "payload JSON" => "payload JSON",
+                    _ => "payload is not an object",
+                }),
+                "{payload}"
+            );
+        };
+        // A repeated claim, known or not (RFC 7519 §4).
+        malformed(&body.replacen('{', r#"{"sub":"admin","#, 1), "payload JSON");
+        malformed(&body.replacen('{', r#"{"x":1,"x":2,"#, 1), "payload JSON");
+        // A lone surrogate or an infinite number, even in a claim nobody reads.
+        malformed(&body.replacen('{', r#"{"x":"\ud800","#, 1), "payload JSON");
+        malformed(&body.replacen('{', r#"{"x":1e999,"#, 1), "payload JSON");
+        // Claims by position.
+        malformed(
+            r#"["iss","sub","client-1",null,2000,1000]"#,
+            "not an object",
+        );
+        assert_eq!(
+            decode(&format!(
+                "{}.{}.{}",
+                b64url(br#"{"alg":"RS256","alg":"none"}"#),
+                b64url(body.as_bytes()),
+                b64url(b"sig")
+            ))
+            .unwrap_err(),
+            AuthError::IdTokenMalformed("header JSON")
+        );
+        assert_eq!(
+            decode(&format!(
+                "{}.{}.{}",
+                b64url(br#"["RS256"]"#),
+                b64url(body.as_bytes()),
+                b64url(b"sig")
+            ))
+            .unwrap_err(),
+            AuthError::IdTokenMalformed("header JSON")
+        );
+        assert_eq!(
+            decode(&format!(
+                "{}.{}.{}",
+                b64url(br#"{"alg":"RS256"}"#),
+                b64url(b"{\"x\":\"\xff\"}"),
+                b64url(b"sig")
+            ))
+            .unwrap_err(),
+            AuthError::IdTokenMalformed("payload JSON")
+        );
+        // The order of the checks: payload JSON before the signature's encoding, which comes
+        // before "not an object".
+        assert_eq!(
+            decode(&format!(
+                "{}.{}.!!",
+                b64url(br#"{"alg":"RS256"}"#),
+                b64url(b"{")
+            ))
+            .unwrap_err(),
+            AuthError::IdTokenMalformed("payload JSON")
+        );
+        assert_eq!(
+            decode(&format!(
+                "{}.{}.!!",
+                b64url(br#"{"alg":"RS256"}"#),
+                b64url(b"[]")
+            ))
+            .unwrap_err(),
+            AuthError::IdTokenMalformed("signature encoding")
+        );
     }
 
     #[test]

@@ -2,13 +2,15 @@
 //! itself is verified by the browser (WebCrypto, RSASSA-PKCS1-v1_5 with SHA-256), so no RSA code
 //! ships in the bundle; this module decides *which* key may verify it.
 
-use crate::json::{FromJson, ToJson, Value};
+use serde::{Deserialize, Serialize};
+
+use crate::wire::{self, Member, Text};
 
 use super::error::AuthError;
 use super::id_token::JwtHeader;
 
-/// One RSA public key from the JWKS, as WebCrypto imports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One RSA public key from the JWKS, as WebCrypto imports it (and as the app caches it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RsaKey {
     pub kid: Option<String>,
     /// Modulus, base64url.
@@ -17,47 +19,46 @@ pub struct RsaKey {
     pub e: String,
 }
 
-impl ToJson for RsaKey {
-    fn to_json(&self) -> Value {
-        Value::object([
-            ("kid", Some(self.kid.to_json())),
-            ("n", Some(self.n.to_json())),
-            ("e", Some(self.e.to_json())),
-        ])
-    }
+/// A JWKS as published (RFC 7517 §5): its keys, each read loosely so that one odd key (another
+/// type, a parameter of the wrong type) is skipped rather than spoiling the set.
+#[derive(Deserialize)]
+struct RawJwks {
+    keys: Vec<Member<RawJwk>>,
 }
 
-impl FromJson for RsaKey {
-    fn from_json(v: &Value) -> Option<Self> {
-        Some(Self {
-            kid: v.opt_field("kid")?,
-            n: v.field("n")?,
-            e: v.field("e")?,
-        })
-    }
+/// The parameters of one JWK (RFC 7517 §4, RFC 7518 §6.3.1) that decide whether it is used.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct RawJwk {
+    kty: Text,
+    #[serde(rename = "use")]
+    use_: Text,
+    alg: Text,
+    kid: Text,
+    n: Text,
+    e: Text,
 }
 
 /// Reads a JWKS, keeping only keys usable to verify RS256 signatures: `kty` RSA, `use` absent
 /// or `sig`, `alg` absent or RS256, `n` and `e` present, a modulus of at least 2048 bits.
 pub fn parse_jwks(body: &str) -> Result<Vec<RsaKey>, AuthError> {
-    let raw = crate::json::parse(body).map_err(|_| AuthError::JwksMalformed)?;
+    if wire::too_large(body) {
+        return Err(AuthError::JwksMalformed);
+    }
+    let raw: RawJwks = wire::read_object(body).map_err(|_| AuthError::JwksMalformed)?;
     let keys: Vec<RsaKey> = raw
-        .get("keys")
-        .and_then(Value::as_array)
-        .ok_or(AuthError::JwksMalformed)?
-        .iter()
+        .keys
+        .into_iter()
         .filter_map(|k| {
-            let field = |name: &str| k.get(name).and_then(|v| v.as_str());
-            let usable = field("kty") == Some("RSA")
-                && field("use").is_none_or(|u| u == "sig")
-                && field("alg").is_none_or(|a| a == "RS256");
-            let (n, e) = (field("n")?, field("e")?);
+            let Member::Object(k) = k else {
+                return None;
+            };
+            let usable = k.kty.0.as_deref() == Some("RSA")
+                && k.use_.0.as_deref().is_none_or(|u| u == "sig")
+                && k.alg.0.as_deref().is_none_or(|a| a == "RS256");
+            let (n, e) = (k.n.0?, k.e.0?);
             // 2048 bits of modulus is 342 base64url characters.
-            (usable && n.len() >= 342 && !e.is_empty()).then(|| RsaKey {
-                kid: field("kid").map(str::to_owned),
-                n: n.to_owned(),
-                e: e.to_owned(),
-            })
+            (usable && n.len() >= 342 && !e.is_empty()).then_some(RsaKey { kid: k.kid.0, n, e })
         })
         .collect();
     if keys.is_empty() {
@@ -121,9 +122,48 @@ mod tests {
             parse_jwks(r#"{"keys":[]}"#),
             Err(AuthError::JwksNoUsableKey)
         );
-        for bad in ["", "{}", "<html>", r#"{"keys":{}}"#] {
+        for bad in [
+            "",
+            "{}",
+            "<html>",
+            r#"{"keys":{}}"#,
+            r#"{"keys":null}"#,
+            "[[]]",
+        ] {
             assert_eq!(parse_jwks(bad), Err(AuthError::JwksMalformed), "{bad}");
         }
+    }
+
+    #[test]
+    fn odd_keys_are_skipped_but_a_repeated_name_spoils_the_set() {
+        let good = serde_json::json!({"kty": "RSA", "kid": "a", "n": n(), "e": "AQAB"});
+        let body = serde_json::json!({"keys": [
+            7, "x", null, [good.clone()],
+            {"kty": 1, "kid": "t", "n": n(), "e": "AQAB"},
+            {"kty": "RSA", "kid": "u", "use": ["sig"], "n": n(), "e": "AQAB"},
+            {"kty": "RSA", "kid": "v", "n": 5, "e": "AQAB"},
+            good
+        ]})
+        .to_string();
+        let keys = parse_jwks(&body).unwrap();
+        let kids: Vec<_> = keys.iter().map(|k| k.kid.as_deref().unwrap()).collect();
+        assert_eq!(
+            kids,
+            ["u", "a"],
+            "a `use` that is not a string counts as absent"
+        );
+
+        let one = serde_json::json!({"keys": [{"kty": "RSA", "n": n(), "e": "AQAB"}]}).to_string();
+        assert_eq!(parse_jwks(&one).unwrap()[0].kid, None);
+        for twice in [
+            one.replacen(r#""kty""#, r#""kty":"RSA","kty""#, 1),
+            one.replacen(r#""kty""#, r#""x5c":[],"x5c":[],"kty""#, 1),
+            one.replacen(r#"{"keys""#, r#"{"keys":[],"keys""#, 1),
+        ] {
+            assert_eq!(parse_jwks(&twice), Err(AuthError::JwksMalformed), "{twice}");
+        }
+        let padded = format!("{one}{}", " ".repeat(wire::MAX_BODY_BYTES));
+        assert_eq!(parse_jwks(&padded), Err(AuthError::JwksMalformed));
     }
 
     #[test]

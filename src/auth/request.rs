@@ -1,7 +1,12 @@
 //! The authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3, OIDC Core §3.1.2.1) and the
 //! pending sign-in that this tab keeps until the response comes back.
 
-use crate::json::{FromJson, ToJson, Value};
+use std::fmt;
+
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::ser::Serializer;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use super::pkce::{challenge_s256, SignInSecrets};
 use super::secret::{Nonce, PkceVerifier, Secret, State};
@@ -12,7 +17,7 @@ pub const PENDING_MAX_AGE_SECS: u64 = 15 * 60;
 
 /// Everything the callback needs to finish the sign-in this tab started. Kept in
 /// sessionStorage and removed the moment a callback reads it, whatever happens next.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct PendingSignIn {
     pub state: State,
     pub nonce: Nonce,
@@ -24,46 +29,13 @@ pub struct PendingSignIn {
     pub redirect_uri: String,
     pub scopes: Vec<String>,
     /// A `prompt=none` attempt: its failure asks the user to sign in again, nothing more.
+    #[serde(default)]
     pub silent: bool,
     /// What the user was doing, to finish after coming back (e.g. a report to post). Opaque to
     /// the core; kept here, never in the URL.
     pub resume: Option<String>,
     /// Who was signed in when the action was interrupted: it is finished only for them.
     pub resume_for: Option<String>,
-}
-
-impl ToJson for PendingSignIn {
-    fn to_json(&self) -> Value {
-        Value::object([
-            ("state", Some(self.state.to_json())),
-            ("nonce", Some(self.nonce.to_json())),
-            ("verifier", Some(self.verifier.to_json())),
-            ("return_to", Some(self.return_to.to_json())),
-            ("created_at", Some(self.created_at.to_json())),
-            ("redirect_uri", Some(self.redirect_uri.to_json())),
-            ("scopes", Some(self.scopes.to_json())),
-            ("silent", Some(self.silent.to_json())),
-            ("resume", Some(self.resume.to_json())),
-            ("resume_for", Some(self.resume_for.to_json())),
-        ])
-    }
-}
-
-impl FromJson for PendingSignIn {
-    fn from_json(v: &Value) -> Option<Self> {
-        Some(Self {
-            state: v.field("state")?,
-            nonce: v.field("nonce")?,
-            verifier: v.field("verifier")?,
-            return_to: v.field("return_to")?,
-            created_at: v.field("created_at")?,
-            redirect_uri: v.field("redirect_uri")?,
-            scopes: v.field("scopes")?,
-            silent: v.field_or_default("silent")?,
-            resume: v.opt_field("resume")?,
-            resume_for: v.opt_field("resume_for")?,
-        })
-    }
 }
 
 /// What a sign-in asks for.
@@ -164,35 +136,71 @@ pub const CLIENT_CAPABILITIES: &str = r#"{"access_token":{"xms_cc":{"values":["c
 /// The `claims` request parameter (OIDC Core §5.5) for a sign-in: the client capabilities,
 /// merged into a claims challenge's request when there is one (as MSAL.js does). A challenge
 /// that can't be read as a JSON object is sent as it came: the provider knows what it asked for.
+/// Members are kept in their order and their values verbatim; only the `access_token` object
+/// gains `xms_cc`.
 pub fn claims_request(challenge: Option<&str>) -> String {
     let Some(challenge) = challenge else {
         return CLIENT_CAPABILITIES.to_owned();
     };
-    let Ok(mut request) = crate::json::parse(challenge) else {
-        return challenge.to_owned();
-    };
-    let Value::Object(members) = &mut request else {
-        return challenge.to_owned();
-    };
-    let capabilities = || {
-        Value::object([(
-            "values",
-            Some(Value::Array(vec![Value::String("cp1".into())])),
-        )])
-    };
-    match members.iter_mut().find(|(k, _)| k == "access_token") {
-        Some((_, Value::Object(access))) => {
-            if !access.iter().any(|(k, _)| k == "xms_cc") {
-                access.push(("xms_cc".into(), capabilities()));
+    merge_capabilities(challenge).unwrap_or_else(|| challenge.to_owned())
+}
+
+fn merge_capabilities(challenge: &str) -> Option<String> {
+    crate::wire::check(challenge).ok()?;
+    let Members(mut request) = serde_json::from_str(challenge).ok()?;
+    let capabilities = || RawValue::from_string(r#"{"values":["cp1"]}"#.to_owned());
+    match request.iter_mut().find(|(k, _)| k == "access_token") {
+        Some((_, access)) => {
+            let Members(mut members) = serde_json::from_str(access.get()).ok()?;
+            if members.iter().any(|(k, _)| k == "xms_cc") {
+                return Some(challenge.to_owned());
+            }
+            members.push(("xms_cc".into(), capabilities().ok()?));
+            *access = serde_json::value::to_raw_value(&Members(members)).ok()?;
+        }
+        None => {
+            let access = Members(vec![("xms_cc".into(), capabilities().ok()?)]);
+            request.push((
+                "access_token".into(),
+                serde_json::value::to_raw_value(&access).ok()?,
+            ));
+        }
+    }
+    serde_json::to_string(&Members(request)).ok()
+}
+
+/// A JSON object's members in document order, each value as written. Read only from text that
+/// `wire::check` passed, so the names are unique.
+struct Members(Vec<(String, Box<RawValue>)>);
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct MembersVisitor;
+
+        impl<'de> Visitor<'de> for MembersVisitor {
+            type Value = Members;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry::<String, Box<RawValue>>()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
             }
         }
-        Some(_) => return challenge.to_owned(),
-        None => members.push((
-            "access_token".into(),
-            Value::object([("xms_cc", Some(capabilities()))]),
-        )),
+
+        d.deserialize_map(MembersVisitor)
     }
-    request.to_json_string()
+}
+
+impl Serialize for Members {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
 }
 
 #[cfg(test)]
@@ -280,6 +288,32 @@ mod tests {
     }
 
     #[test]
+    fn the_pending_sign_in_round_trips_through_storage_text() {
+        let scopes = vec!["openid".to_owned()];
+        let mut r = request(&scopes);
+        r.resume = Some("{\"report\":1}".into());
+        let (_, pending) = begin_sign_in(&r, &[7u8; 96], 42);
+        let text = serde_json::to_string(&pending).unwrap();
+        let back: PendingSignIn = crate::wire::read_object(&text).unwrap();
+        assert_eq!(back.verifier.expose(), pending.verifier.expose());
+        assert_eq!(back.state, pending.state);
+        assert_eq!(back.nonce, pending.nonce);
+        assert_eq!(back.created_at, 42);
+        assert_eq!(back.resume, pending.resume);
+        assert_eq!(back.resume_for, None);
+        // Written before `silent` existed: not silent.
+        let old = text.replace(r#""silent":false,"#, "");
+        assert_ne!(old, text);
+        assert!(
+            !crate::wire::read_object::<PendingSignIn>(&old)
+                .unwrap()
+                .silent
+        );
+        let twice = text.replacen('{', r#"{"state":"other","#, 1);
+        assert!(crate::wire::read_object::<PendingSignIn>(&twice).is_err());
+    }
+
+    #[test]
     fn sanitises_the_return_path_up_front() {
         let scopes = vec!["openid".to_owned()];
         let mut r = request(&scopes);
@@ -321,14 +355,14 @@ mod tests {
 
     #[test]
     fn sign_in_declares_the_cp1_capability() {
-        let v = crate::json::parse(&claims_request(None)).unwrap();
+        let v: serde_json::Value = crate::wire::read(&claims_request(None)).unwrap();
         let values = v
             .get("access_token")
             .and_then(|a| a.get("xms_cc"))
             .and_then(|x| x.get("values"))
-            .and_then(Value::as_array)
+            .and_then(serde_json::Value::as_array)
             .unwrap();
-        assert_eq!(values, [Value::String("cp1".into())]);
+        assert_eq!(values, &[serde_json::Value::String("cp1".into())]);
         assert_eq!(v.get("id_token"), None);
     }
 
@@ -358,6 +392,27 @@ mod tests {
         assert_eq!(
             claims_request(Some(r#"{"access_token":7}"#)),
             r#"{"access_token":7}"#
+        );
+        // Unreadable, or readable two ways: sent as it came.
+        for odd in [
+            r#"{"access_token":{"acrs":1},"access_token":{}}"#,
+            r#"{"access_token":{"acrs":1,"acrs":2}}"#,
+            r#"{"id_token":{"a":{"b":1,"b":2}}}"#,
+            r#"{"id_token":"\ud800"}"#,
+            r#"{"access_token":{}} x"#,
+        ] {
+            assert_eq!(claims_request(Some(odd)), odd);
+        }
+    }
+
+    #[test]
+    fn a_claims_challenge_keeps_its_order_and_its_values_as_written() {
+        let merged = claims_request(Some(
+            r#"{"z":{"essential":true},"access_token":{"nbf":{"essential":true,"value":"1e3"},"acrs":{"values":["c1","c2"]}},"a":[1.50,null]}"#,
+        ));
+        assert_eq!(
+            merged,
+            r#"{"z":{"essential":true},"access_token":{"nbf":{"essential":true,"value":"1e3"},"acrs":{"values":["c1","c2"]},"xms_cc":{"values":["cp1"]}},"a":[1.50,null]}"#
         );
     }
 }

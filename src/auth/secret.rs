@@ -1,9 +1,10 @@
 //! Secret newtypes: tokens, codes, verifiers, `state` and `nonce` values.
 //!
 //! Each prints as `[redacted]` in `Debug`, has no `Display`, and gives its value only through
-//! [`Secret::expose`] — the one audited way out. Grep for `expose(` to see every use.
+//! [`Secret::expose`] — the one audited way out. Grep for `expose(` to see every use: their
+//! `Serialize` impls (the one place a value leaves for storage or another tab) call it too.
 
-use crate::json::{FromJson, ToJson, Value};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Something that must never reach a log, an error message or the console.
 pub trait Secret {
@@ -17,21 +18,22 @@ macro_rules! secret {
         #[derive(Clone, PartialEq, Eq)]
         pub struct $name(String);
 
-        impl ToJson for $name {
-            fn to_json(&self) -> Value {
-                Value::String(self.0.clone())
-            }
-        }
-
-        impl FromJson for $name {
-            fn from_json(v: &Value) -> Option<Self> {
-                String::from_json(v).map(Self)
-            }
-        }
-
         impl $name {
             pub fn new(value: impl Into<String>) -> Self {
                 Self(value.into())
+            }
+        }
+
+        /// Written as the bare string, through [`Secret::expose`].
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.expose())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                String::deserialize(d).map(Self)
             }
         }
 
@@ -78,21 +80,22 @@ secret!(
 #[derive(PartialEq, Eq)]
 pub struct PkceVerifier(String);
 
-impl ToJson for PkceVerifier {
-    fn to_json(&self) -> Value {
-        Value::String(self.0.clone())
-    }
-}
-
-impl FromJson for PkceVerifier {
-    fn from_json(v: &Value) -> Option<Self> {
-        String::from_json(v).map(Self)
-    }
-}
-
 impl PkceVerifier {
     pub fn new(value: impl Into<String>) -> Self {
         Self(value.into())
+    }
+}
+
+/// Written as the bare string, through [`Secret::expose`] (into the pending sign-in).
+impl Serialize for PkceVerifier {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.expose())
+    }
+}
+
+impl<'de> Deserialize<'de> for PkceVerifier {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Self)
     }
 }
 
@@ -128,6 +131,19 @@ mod tests {
         let v = PkceVerifier::new("verifier-value");
         assert!(!format!("{v:?}").contains("verifier-value"));
         assert!(!format!("{:?}", Some(State::new("abc"))).contains("abc"));
+    }
+
+    #[test]
+    fn serde_writes_the_bare_value_and_reads_it_back() {
+        let t = AccessToken::new("at\"1");
+        let text = serde_json::to_string(&t).unwrap();
+        assert_eq!(text, r#""at\"1""#);
+        let back: AccessToken = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.expose(), "at\"1");
+        let v: PkceVerifier = serde_json::from_str(r#""v-1""#).unwrap();
+        assert_eq!(serde_json::to_string(&v).unwrap(), r#""v-1""#);
+        assert!(serde_json::from_str::<State>("1").is_err());
+        assert!(serde_json::from_str::<Nonce>("null").is_err());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! token per resource (Entra issues a token for one API at a time), used while it stays valid
 //! for a safety margin, refresh tokens replaced on rotation.
 
-use crate::json::{FromJson, ToJson, Value};
+use serde::{Deserialize, Serialize};
 
 use super::id_token::Account;
 use super::secret::{AccessToken, IdToken, RefreshToken};
@@ -54,37 +54,13 @@ pub fn describe_remaining(secs: u64) -> String {
 }
 
 /// An access token for one resource.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CachedToken {
     pub resource: String,
     pub scopes: Vec<String>,
     pub token: AccessToken,
     pub issued_at: u64,
     pub expires_at: u64,
-}
-
-impl ToJson for CachedToken {
-    fn to_json(&self) -> Value {
-        Value::object([
-            ("resource", Some(self.resource.to_json())),
-            ("scopes", Some(self.scopes.to_json())),
-            ("token", Some(self.token.to_json())),
-            ("issued_at", Some(self.issued_at.to_json())),
-            ("expires_at", Some(self.expires_at.to_json())),
-        ])
-    }
-}
-
-impl FromJson for CachedToken {
-    fn from_json(v: &Value) -> Option<Self> {
-        Some(Self {
-            resource: v.field("resource")?,
-            scopes: v.field("scopes")?,
-            token: v.field("token")?,
-            issued_at: v.field("issued_at")?,
-            expires_at: v.field("expires_at")?,
-        })
-    }
 }
 
 impl CachedToken {
@@ -102,10 +78,11 @@ impl CachedToken {
 /// A duplicated browser tab copies sessionStorage, so two tabs can hold the same refresh token.
 /// `family` names the sign-in both copies come from and `generation` counts the refresh-token
 /// rotations, so tabs can tell whose refresh token is current (see `state::tokens`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Session {
     pub family: String,
     pub generation: u32,
+    #[serde(deserialize_with = "crate::wire::object")]
     pub account: Account,
     /// Kept for `id_token_hint` at sign-out (OIDC RP-Initiated Logout §2).
     pub id_token: IdToken,
@@ -113,44 +90,11 @@ pub struct Session {
     pub signed_in_at: u64,
     /// When the refresh token stops working; fixed at sign-in, never extended by refreshing.
     pub refresh_expires_at: u64,
+    #[serde(deserialize_with = "crate::wire::objects")]
     pub access_tokens: Vec<CachedToken>,
     /// Every API scope ever granted to this session, kept even when a token is dropped.
+    #[serde(default)]
     pub granted_scopes: Vec<String>,
-}
-
-impl ToJson for Session {
-    fn to_json(&self) -> Value {
-        Value::object([
-            ("family", Some(self.family.to_json())),
-            ("generation", Some(self.generation.to_json())),
-            ("account", Some(self.account.to_json())),
-            ("id_token", Some(self.id_token.to_json())),
-            ("refresh_token", Some(self.refresh_token.to_json())),
-            ("signed_in_at", Some(self.signed_in_at.to_json())),
-            (
-                "refresh_expires_at",
-                Some(self.refresh_expires_at.to_json()),
-            ),
-            ("access_tokens", Some(self.access_tokens.to_json())),
-            ("granted_scopes", Some(self.granted_scopes.to_json())),
-        ])
-    }
-}
-
-impl FromJson for Session {
-    fn from_json(v: &Value) -> Option<Self> {
-        Some(Self {
-            family: v.field("family")?,
-            generation: v.field("generation")?,
-            account: v.field("account")?,
-            id_token: v.field("id_token")?,
-            refresh_token: v.opt_field("refresh_token")?,
-            signed_in_at: v.field("signed_in_at")?,
-            refresh_expires_at: v.field("refresh_expires_at")?,
-            access_tokens: v.field("access_tokens")?,
-            granted_scopes: v.field_or_default("granted_scopes")?,
-        })
-    }
 }
 
 impl Session {
@@ -491,12 +435,48 @@ mod tests {
             response("at-secret", &[READ], 3600, Some("rt-secret")),
             0,
         );
-        let json = crate::json::to_string(&session);
-        let back: Session = crate::json::from_str(&json).unwrap();
+        let json = serde_json::to_string(&session).unwrap();
+        let back: Session = crate::wire::read_object(&json).unwrap();
         assert_eq!(back.access_tokens[0].token.expose(), "at-secret");
         let debug = format!("{back:?}");
         for secret in ["id-secret", "at-secret", "rt-secret"] {
             assert!(!debug.contains(secret));
+        }
+    }
+
+    #[test]
+    fn reads_stored_sessions_by_the_old_rules() {
+        let session = Session::new(
+            "f".into(),
+            account(),
+            IdToken::new("id"),
+            response("at", &[READ], 3600, None),
+            0,
+        );
+        let json = serde_json::to_string(&session).unwrap();
+        // `None` is written as null, and read back as None.
+        assert!(json.contains(r#""refresh_token":null"#));
+        let read = |text: &str| crate::wire::read_object::<Session>(text);
+        assert!(read(&json).unwrap().refresh_token.is_none());
+        // Sessions written before `granted_scopes` existed still read.
+        let old = json.replace(r#","granted_scopes":["api://api-1/weather.read"]"#, "");
+        assert_ne!(old, json);
+        assert!(read(&old).unwrap().granted_scopes.is_empty());
+        for bad in [
+            json.replace(r#""generation":0"#, r#""generation":-1"#),
+            json.replace(r#""generation":0"#, r#""generation":"0""#),
+            json.replace(r#""id_token":"id""#, r#""id_token":7"#),
+            json.replace(r#""granted_scopes":["#, r#""granted_scopes":null,"x":["#),
+            json.replacen(r#""account":{"#, r#""account":{"sub":"other","#, 1),
+            json.replacen('{', r#"{"family":"g","#, 1),
+            json.replacen(
+                r#""account":{"sub":"s","name":"Alice","username":null,"tenant_id":null,"object_id":null,"issuer":"i","login_hint":null}"#,
+                r#""account":["s","Alice",null,null,null,"i",null]"#,
+                1,
+            ),
+            "garbage".to_owned(),
+        ] {
+            assert!(read(&bad).is_err(), "{bad}");
         }
     }
 }

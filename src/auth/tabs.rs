@@ -9,53 +9,23 @@
 //! - a tab whose generation is behind the published one never redeems its (stale) refresh token:
 //!   it asks live tabs for the current session, and failing that signs in again silently.
 
-use crate::json::{FromJson, ToJson, Value};
+use serde::{Deserialize, Serialize};
 
 use super::session::Session;
 
-/// What tabs tell each other over the BroadcastChannel.
-#[derive(Debug)]
+/// What tabs tell each other over the BroadcastChannel, written as `{"t": variant, ...fields}`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "t")]
 pub enum TabMessage {
     /// A tab rotated its refresh token: here is its session now.
-    Rotated { session: Box<Session> },
+    Rotated {
+        #[serde(deserialize_with = "crate::wire::object")]
+        session: Box<Session>,
+    },
     /// A tab holding `generation` of `family` needs the current session.
     Need { family: String, generation: u32 },
     /// The user signed out: every tab forgets its session.
     SignOut,
-}
-
-/// Written as `{"t": variant, ...fields}`.
-impl ToJson for TabMessage {
-    fn to_json(&self) -> Value {
-        match self {
-            TabMessage::Rotated { session } => Value::object([
-                ("t", Some("Rotated".into())),
-                ("session", Some(session.to_json())),
-            ]),
-            TabMessage::Need { family, generation } => Value::object([
-                ("t", Some("Need".into())),
-                ("family", Some(family.to_json())),
-                ("generation", Some(generation.to_json())),
-            ]),
-            TabMessage::SignOut => Value::object([("t", Some("SignOut".into()))]),
-        }
-    }
-}
-
-impl FromJson for TabMessage {
-    fn from_json(v: &Value) -> Option<Self> {
-        match v.field::<String>("t")?.as_str() {
-            "Rotated" => Some(TabMessage::Rotated {
-                session: v.field("session")?,
-            }),
-            "Need" => Some(TabMessage::Need {
-                family: v.field("family")?,
-                generation: v.field("generation")?,
-            }),
-            "SignOut" => Some(TabMessage::SignOut),
-            _ => None,
-        }
-    }
 }
 
 /// What a tab does with a message.
@@ -110,6 +80,7 @@ mod tests {
     use crate::auth::id_token::Account;
     use crate::auth::secret::{AccessToken, IdToken, RefreshToken};
     use crate::auth::token::TokenResponse;
+    use crate::wire::read_object;
 
     fn session(family: &str, generation: u32) -> Session {
         let mut s = Session::new(
@@ -216,11 +187,46 @@ mod tests {
 
     #[test]
     fn messages_round_trip_as_json() {
-        let text = crate::json::to_string(&TabMessage::Need {
+        let text = serde_json::to_string(&TabMessage::Need {
             family: "f".into(),
             generation: 4,
-        });
+        })
+        .unwrap();
         assert_eq!(text, r#"{"t":"Need","family":"f","generation":4}"#);
-        assert!(crate::json::from_str::<TabMessage>("garbage").is_none());
+        assert!(read_object::<TabMessage>("garbage").is_err());
+        assert!(matches!(
+            read_object::<TabMessage>(&text),
+            Ok(TabMessage::Need { generation: 4, .. })
+        ));
+        assert_eq!(
+            serde_json::to_string(&TabMessage::SignOut).unwrap(),
+            r#"{"t":"SignOut"}"#
+        );
+        let rotated = serde_json::to_string(&TabMessage::Rotated {
+            session: Box::new(session("f", 7)),
+        })
+        .unwrap();
+        assert!(rotated.starts_with(r#"{"t":"Rotated","session":{"family":"f","generation":7,"#));
+        let Ok(TabMessage::Rotated { session: back }) = read_object::<TabMessage>(&rotated) else {
+            panic!("{rotated}")
+        };
+        assert_eq!(back.generation, 7);
+    }
+
+    #[test]
+    fn odd_messages_are_not_read() {
+        for bad in [
+            r#"{"t":"Adopt"}"#,
+            r#"{"family":"f","generation":1}"#,
+            r#"{"t":"Need","family":"f"}"#,
+            r#"{"t":"Need","family":"f","generation":-1}"#,
+            r#"{"t":"Need","family":"f","generation":4294967296}"#,
+            r#"{"t":"Need","t":"SignOut","family":"f","generation":1}"#,
+            r#"{"t":"Need","family":"f","family":"g","generation":1}"#,
+            r#"["Need","f",1]"#,
+            r#"{"t":"Rotated","session":["f",1]}"#,
+        ] {
+            assert!(read_object::<TabMessage>(bad).is_err(), "{bad}");
+        }
     }
 }

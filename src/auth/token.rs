@@ -2,11 +2,15 @@
 //! reading of its responses (RFC 6749 §5.1, §5.2). Sans-I/O: the adapter posts the body and
 //! hands back the status and text.
 
-use crate::json::Value;
+use std::fmt;
+
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
 
 use super::error::{AuthError, ProviderError};
 use super::secret::{AccessToken, AuthCode, IdToken, PkceVerifier, RefreshToken, Secret};
 use crate::url::form_encode;
+use crate::wire;
 
 /// The longest `expires_in` accepted. Entra's CAE-enabled tokens live up to 28 hours.
 pub const MAX_EXPIRES_IN_SECS: u64 = 2 * 24 * 60 * 60;
@@ -61,54 +65,80 @@ pub struct TokenResponse {
     pub refresh_token_expires_in: Option<u64>,
 }
 
+/// A 2xx body as sent (RFC 6749 §5.1); other members are ignored. A present `null` reads as
+/// absent, like any optional field.
+#[derive(Deserialize)]
 struct RawSuccess {
     access_token: Option<String>,
     token_type: Option<String>,
-    expires_in: Option<Value>,
+    #[serde(default)]
+    expires_in: Seconds,
     scope: Option<String>,
     id_token: Option<String>,
     refresh_token: Option<String>,
-    refresh_token_expires_in: Option<Value>,
+    #[serde(default)]
+    refresh_token_expires_in: Seconds,
 }
 
-impl RawSuccess {
-    fn read(body: &str) -> Option<Self> {
-        let v = crate::json::parse(body).ok()?;
-        // A present `null` reads as absent, like any optional field.
-        let any = |k: &str| v.get(k).filter(|x| **x != Value::Null).cloned();
-        Some(Self {
-            access_token: v.opt_field("access_token")?,
-            token_type: v.opt_field("token_type")?,
-            expires_in: any("expires_in"),
-            scope: v.opt_field("scope")?,
-            id_token: v.opt_field("id_token")?,
-            refresh_token: v.opt_field("refresh_token")?,
-            refresh_token_expires_in: any("refresh_token_expires_in"),
-        })
-    }
-}
-
+/// An error body (RFC 6749 §5.2).
+#[derive(Deserialize)]
 struct RawError {
     error: String,
     error_description: Option<String>,
 }
 
-impl RawError {
-    fn read(body: &str) -> Option<Self> {
-        let v = crate::json::parse(body).ok()?;
-        Some(Self {
-            error: v.field("error")?,
-            error_description: v.opt_field("error_description")?,
-        })
-    }
-}
+/// Seconds given as a JSON integer or a numeric string (some providers quote it); `None` for
+/// anything else (a fraction, a negative number, another type), which the caller judges.
+#[derive(Default)]
+struct Seconds(Option<u64>);
 
-/// Seconds given as a JSON number or a numeric string (some providers quote it).
-fn seconds(v: &Value) -> Option<u64> {
-    match v {
-        Value::Number(_) => v.as_u64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
+impl<'de> Deserialize<'de> for Seconds {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct SecondsVisitor;
+
+        impl<'de> Visitor<'de> for SecondsVisitor {
+            type Value = Seconds;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+
+            fn visit_u64<E>(self, n: u64) -> Result<Seconds, E> {
+                Ok(Seconds(Some(n)))
+            }
+
+            fn visit_str<E>(self, s: &str) -> Result<Seconds, E> {
+                Ok(Seconds(s.trim().parse().ok()))
+            }
+
+            fn visit_i64<E>(self, _: i64) -> Result<Seconds, E> {
+                Ok(Seconds(None))
+            }
+
+            fn visit_f64<E>(self, _: f64) -> Result<Seconds, E> {
+                Ok(Seconds(None))
+            }
+
+            fn visit_bool<E>(self, _: bool) -> Result<Seconds, E> {
+                Ok(Seconds(None))
+            }
+
+            fn visit_unit<E>(self) -> Result<Seconds, E> {
+                Ok(Seconds(None))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Seconds, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Seconds(None))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Seconds, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Seconds(None))
+            }
+        }
+
+        d.deserialize_any(SecondsVisitor)
     }
 }
 
@@ -154,8 +184,12 @@ pub fn parse_token_response(
     body: &str,
     requested_scopes: &[String],
 ) -> Result<TokenResponse, AuthError> {
+    let too_large = wire::too_large(body);
     if !(200..300).contains(&status) {
-        let error = match RawError::read(body) {
+        let raw = (!too_large)
+            .then(|| wire::read_object::<RawError>(body).ok())
+            .flatten();
+        let error = match raw {
             Some(e) => ProviderError::new(&e.error, e.error_description.as_deref()),
             None => ProviderError::new(
                 match status {
@@ -168,9 +202,11 @@ pub fn parse_token_response(
         };
         return Err(AuthError::TokenEndpoint { status, error });
     }
-    let raw = RawSuccess::read(body).ok_or(AuthError::TokenResponseMalformed(
-        "the body is not a JSON object",
-    ))?;
+    if too_large {
+        return Err(AuthError::TokenResponseMalformed("the body is too large"));
+    }
+    let raw: RawSuccess = wire::read_object(body)
+        .map_err(|_| AuthError::TokenResponseMalformed("the body is not a JSON object"))?;
     let access_token = raw
         .access_token
         .filter(|t| !t.is_empty())
@@ -182,8 +218,7 @@ pub fn parse_token_response(
     }
     let expires_in = raw
         .expires_in
-        .as_ref()
-        .and_then(seconds)
+        .0
         .filter(|s| (1..=MAX_EXPIRES_IN_SECS).contains(s))
         .ok_or(AuthError::BadExpiresIn)?;
     // RFC 6749 §3.3: space-delimited; an absent or empty scope means what was asked for (§5.1).
@@ -208,7 +243,7 @@ pub fn parse_token_response(
             .refresh_token
             .filter(|t| !t.is_empty())
             .map(RefreshToken::new),
-        refresh_token_expires_in: raw.refresh_token_expires_in.as_ref().and_then(seconds),
+        refresh_token_expires_in: raw.refresh_token_expires_in.0,
     })
 }
 
@@ -355,6 +390,42 @@ mod tests {
                 r#"{"token_type":"Bearer","expires_in":"soon","access_token":"a"}"#,
                 AuthError::BadExpiresIn,
             ),
+            (
+                r#"{"token_type":"Bearer","expires_in":60.0,"access_token":"a"}"#,
+                AuthError::BadExpiresIn,
+            ),
+            (
+                r#"{"token_type":"Bearer","expires_in":1e3,"access_token":"a"}"#,
+                AuthError::BadExpiresIn,
+            ),
+            (
+                r#"{"token_type":"Bearer","expires_in":[60],"access_token":"a"}"#,
+                AuthError::BadExpiresIn,
+            ),
+            (
+                r#"{"token_type":"Bearer","expires_in":null,"access_token":"a"}"#,
+                AuthError::BadExpiresIn,
+            ),
+            (
+                r#"{"token_type":"Bearer","expires_in":60,"access_token":7}"#,
+                AuthError::TokenResponseMalformed("the body is not a JSON object"),
+            ),
+            (
+                r#"["a","Bearer",60]"#,
+                AuthError::TokenResponseMalformed("the body is not a JSON object"),
+            ),
+            (
+                r#"{"token_type":"Bearer","expires_in":60,"access_token":"a","access_token":"b"}"#,
+                AuthError::TokenResponseMalformed("the body is not a JSON object"),
+            ),
+            (
+                r#"{"token_type":"Bearer","expires_in":60,"access_token":"a","x":1,"x":1}"#,
+                AuthError::TokenResponseMalformed("the body is not a JSON object"),
+            ),
+            (
+                r#"{"token_type":"Bearer","expires_in":60,"access_token":"a","x":"\udc00"}"#,
+                AuthError::TokenResponseMalformed("the body is not a JSON object"),
+            ),
         ];
         for (body, expected) in cases {
             assert_eq!(
@@ -363,6 +434,28 @@ mod tests {
                 "{body}"
             );
         }
+    }
+
+    #[test]
+    fn caps_the_body_before_reading_it() {
+        let padded = format!(
+            r#"{{"token_type":"Bearer","expires_in":60,"access_token":"a"}}{}"#,
+            " ".repeat(wire::MAX_BODY_BYTES)
+        );
+        assert_eq!(
+            parse_token_response(200, &padded, &scopes()).unwrap_err(),
+            AuthError::TokenResponseMalformed("the body is too large")
+        );
+        let padded_error = format!(
+            r#"{{"error":"invalid_grant"}}{}"#,
+            " ".repeat(wire::MAX_BODY_BYTES)
+        );
+        let AuthError::TokenEndpoint { error, .. } =
+            parse_token_response(400, &padded_error, &scopes()).unwrap_err()
+        else {
+            panic!()
+        };
+        assert_eq!(error.error, "invalid_response");
     }
 
     #[test]

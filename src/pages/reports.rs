@@ -39,7 +39,7 @@ fn Reports() -> impl IntoView {
         country: country.get_untracked(),
     };
     let submit = move |draft: ReportDraft, resumed: bool| {
-        let body = match draft.to_json() {
+        let body = match draft.request_body() {
             Ok(b) => b,
             Err(FormError(m)) => {
                 message.set(Some(AppError::new(m, Action::None)));

@@ -1,12 +1,9 @@
-//! `fetch` with a timeout (AbortController), no cookies, no referrer, and redirects refused,
-//! so a token can't be carried to another host by a redirect.
+//! `fetch` through gloo-net with a timeout (AbortController), no cookies, no referrer, and
+//! redirects refused, so a token can't be carried to another host by a redirect.
 
+use gloo_net::http::{Headers, Method, RequestBuilder};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{
-    AbortController, Headers, ReferrerPolicy, RequestCredentials, RequestInit, RequestMode,
-    RequestRedirect, Response,
-};
+use web_sys::{AbortController, ReferrerPolicy, RequestCredentials, RequestMode, RequestRedirect};
 
 use crate::auth::secret::{AccessToken, Secret};
 use crate::platform::browser;
@@ -31,55 +28,65 @@ pub struct Reply {
     pub www_authenticate: Option<String>,
 }
 
+/// Headers, each set if the browser accepts it. (gloo's `Headers::set` throws on a value the
+/// browser refuses, e.g. a token with a line break; an unsendable header is left out instead.)
+fn headers(pairs: &[(&str, &str)]) -> Result<Headers, FetchError> {
+    let raw = web_sys::Headers::new().map_err(|_| FetchError::Network)?;
+    for (name, value) in pairs {
+        let _ = raw.set(name, value);
+    }
+    Ok(Headers::from_raw(raw))
+}
+
 /// `GET url` with `Accept: application/json` and, when given, `Authorization: Bearer`.
 pub async fn get(url: &str, bearer: Option<&AccessToken>) -> Result<Reply, FetchError> {
-    let headers = Headers::new().map_err(|_| FetchError::Network)?;
-    let _ = headers.set("Accept", "application/json");
-    if let Some(token) = bearer {
-        let _ = headers.set("Authorization", &format!("Bearer {}", token.expose()));
+    let authorization = bearer.map(|t| format!("Bearer {}", t.expose()));
+    let mut pairs = vec![("Accept", "application/json")];
+    if let Some(a) = &authorization {
+        pairs.push(("Authorization", a));
     }
-    send("GET", url, &headers, None).await
+    send(Method::GET, url, headers(&pairs)?, None).await
 }
 
 /// `POST url` with a JSON body and `Authorization: Bearer`.
 pub async fn post_json(url: &str, body: &str, bearer: &AccessToken) -> Result<Reply, FetchError> {
-    let headers = Headers::new().map_err(|_| FetchError::Network)?;
-    let _ = headers.set("Content-Type", "application/json");
-    let _ = headers.set("Accept", "application/json");
-    let _ = headers.set("Authorization", &format!("Bearer {}", bearer.expose()));
-    send("POST", url, &headers, Some(body)).await
+    let authorization = format!("Bearer {}", bearer.expose());
+    let headers = headers(&[
+        ("Content-Type", "application/json"),
+        ("Accept", "application/json"),
+        ("Authorization", &authorization),
+    ])?;
+    send(Method::POST, url, headers, Some(body)).await
 }
 
 /// `POST url` with a form-encoded body (the token endpoint, RFC 6749 §4.1.3).
 pub async fn post_form(url: &str, body: &str) -> Result<Reply, FetchError> {
-    let headers = Headers::new().map_err(|_| FetchError::Network)?;
-    let _ = headers.set(
-        "Content-Type",
-        "application/x-www-form-urlencoded;charset=UTF-8",
-    );
-    let _ = headers.set("Accept", "application/json");
-    send("POST", url, &headers, Some(body)).await
+    let headers = headers(&[
+        (
+            "Content-Type",
+            "application/x-www-form-urlencoded;charset=UTF-8",
+        ),
+        ("Accept", "application/json"),
+    ])?;
+    send(Method::POST, url, headers, Some(body)).await
 }
 
 async fn send(
-    method: &str,
+    method: Method,
     url: &str,
-    headers: &Headers,
+    headers: Headers,
     body: Option<&str>,
 ) -> Result<Reply, FetchError> {
     let window = web_sys::window().ok_or(FetchError::Network)?;
     let controller = AbortController::new().map_err(|_| FetchError::Network)?;
-    let init = RequestInit::new();
-    init.set_method(method);
-    init.set_headers(headers);
-    init.set_mode(RequestMode::Cors);
-    init.set_credentials(RequestCredentials::Omit);
-    init.set_redirect(RequestRedirect::Error);
-    init.set_referrer_policy(ReferrerPolicy::NoReferrer);
-    init.set_signal(Some(&controller.signal()));
-    if let Some(b) = body {
-        init.set_body(&JsValue::from_str(b));
-    }
+    let request = RequestBuilder::new(url)
+        .method(method)
+        .headers(headers)
+        .mode(RequestMode::Cors)
+        .credentials(RequestCredentials::Omit)
+        .redirect(RequestRedirect::Error)
+        .referrer_policy(ReferrerPolicy::NoReferrer)
+        .abort_signal(Some(&controller.signal()));
 
     let abort = controller.clone();
     let on_timeout = Closure::once_into_js(move || abort.abort());
@@ -91,15 +98,17 @@ async fn send(
         .unwrap_or(0);
 
     let result = async {
-        let response: Response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
-            .await?
-            .dyn_into()?;
+        let request = match body {
+            Some(b) => request.body(b)?,
+            None => request.build()?,
+        };
+        let response = request.send().await?;
         let status = response.status();
-        let www_authenticate = response.headers().get("WWW-Authenticate").ok().flatten();
-        let text = JsFuture::from(response.text()?).await?;
-        Ok::<_, JsValue>(Reply {
+        let www_authenticate = response.headers().get("WWW-Authenticate");
+        let body = response.text().await?;
+        Ok::<_, gloo_net::Error>(Reply {
             status,
-            body: text.as_string().unwrap_or_default(),
+            body,
             www_authenticate,
         })
     }

@@ -156,7 +156,7 @@ pub async fn current_weather(
             path,
             json_body: None,
             scopes: vec![auth.config.with_value(|c| c.api.read_scope.clone())],
-            resume: Some(crate::json::to_string(&resume)),
+            resume: serde_json::to_string(&resume).ok(),
             resumed,
         },
     )
@@ -194,9 +194,7 @@ pub async fn add_report(
             path: "/api/reports",
             json_body: Some(body),
             scopes: vec![auth.config.with_value(|c| c.api.write_scope.clone())],
-            resume: Some(crate::json::to_string(&crate::weather::Resume::AddReport(
-                draft.clone(),
-            ))),
+            resume: serde_json::to_string(&crate::weather::Resume::AddReport(draft.clone())).ok(),
             resumed,
         },
     )
@@ -208,11 +206,11 @@ pub async fn add_report(
 pub fn take_resume() -> Option<(crate::weather::Resume, Option<String>)> {
     let entry: crate::state::auth::ResumeEntry =
         crate::platform::storage::take(crate::state::auth::RESUME_KEY)?;
-    let action = crate::json::from_str(&entry.data)?;
+    let action = crate::wire::read_object(&entry.data).ok()?;
     Some((action, entry.declined))
 }
 
 /// Whether an interrupted action is waiting to be finished.
 pub fn has_resume() -> bool {
-    crate::platform::storage::load_raw(crate::state::auth::RESUME_KEY).is_some()
+    crate::platform::storage::has(crate::state::auth::RESUME_KEY)
 }

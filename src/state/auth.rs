@@ -5,6 +5,7 @@
 use std::cell::Cell;
 
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use crate::auth::callback::check_callback;
 use crate::auth::discovery::{parse_metadata, ProviderMetadata};
@@ -22,7 +23,6 @@ use crate::auth::token::{code_redemption_body, parse_token_response};
 use crate::auth::{AuthError, ProviderError};
 use crate::config::{Config, CALLBACK_PATH};
 use crate::error::{Action, AppError};
-use crate::json::{FromJson, ToJson, Value};
 use crate::platform::http::{self, FetchError};
 use crate::platform::{browser, channel, crypto, storage};
 use crate::url::{parse_absolute, sanitize_return_path};
@@ -48,79 +48,29 @@ pub fn signed_out() -> bool {
 }
 
 /// Signing keys cached with the URL they came from.
+#[derive(Serialize, Deserialize)]
 struct CachedJwks {
     jwks_uri: String,
+    #[serde(deserialize_with = "crate::wire::objects")]
     keys: Vec<RsaKey>,
 }
 
-impl ToJson for CachedJwks {
-    fn to_json(&self) -> Value {
-        Value::object([
-            ("jwks_uri", Some(self.jwks_uri.to_json())),
-            ("keys", Some(self.keys.to_json())),
-        ])
-    }
-}
-
-impl FromJson for CachedJwks {
-    fn from_json(v: &Value) -> Option<Self> {
-        Some(Self {
-            jwks_uri: v.field("jwks_uri")?,
-            keys: v.field("keys")?,
-        })
-    }
-}
-
 /// Discovery cached with the authority it describes.
+#[derive(Serialize, Deserialize)]
 struct CachedDiscovery {
     authority: String,
+    #[serde(deserialize_with = "crate::wire::object")]
     metadata: ProviderMetadata,
-}
-
-impl ToJson for CachedDiscovery {
-    fn to_json(&self) -> Value {
-        Value::object([
-            ("authority", Some(self.authority.to_json())),
-            ("metadata", Some(self.metadata.to_json())),
-        ])
-    }
-}
-
-impl FromJson for CachedDiscovery {
-    fn from_json(v: &Value) -> Option<Self> {
-        Some(Self {
-            authority: v.field("authority")?,
-            metadata: v.field("metadata")?,
-        })
-    }
 }
 
 /// An action to finish after coming back, as the page that started it described it, and how
 /// the round trip went.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ResumeEntry {
     pub data: String,
     /// Set when the provider refused (e.g. consent declined): the page restores the user's input
     /// and shows this instead of submitting.
     pub declined: Option<String>,
-}
-
-impl ToJson for ResumeEntry {
-    fn to_json(&self) -> Value {
-        Value::object([
-            ("data", Some(self.data.to_json())),
-            ("declined", Some(self.declined.to_json())),
-        ])
-    }
-}
-
-impl FromJson for ResumeEntry {
-    fn from_json(v: &Value) -> Option<Self> {
-        Some(Self {
-            data: v.field("data")?,
-            declined: v.opt_field("declined")?,
-        })
-    }
 }
 
 /// How to leave for the provider.
@@ -211,7 +161,7 @@ impl AuthContext {
         let auth = *self;
         let name = format!("nimbus.{}", self.config.with_value(|c| c.client_id.clone()));
         channel::open(&name, move |text| {
-            let Some(message) = crate::json::from_str::<TabMessage>(&text) else {
+            let Ok(message) = crate::wire::read_object::<TabMessage>(&text) else {
                 return;
             };
             let own = auth.session();
@@ -260,7 +210,7 @@ impl AuthContext {
     async fn try_sign_in(&self, options: SignInOptions<'_>) -> Result<(), AppError> {
         let now = browser::now_secs();
         if options.automatic {
-            let last = storage::load::<u64>(AUTO_REDIRECT_KEY);
+            let last = storage::load_plain::<u64>(AUTO_REDIRECT_KEY);
             if !may_auto_redirect(last, now, AUTO_REDIRECTED.with(Cell::get)) {
                 return Err(AppError::new(
                     "Your sign-in couldn't be renewed automatically, and the app stopped rather than try again in a loop. Sign in again to continue.",
@@ -451,7 +401,9 @@ fn provider_refusal(e: ProviderError, pending: Option<PendingSignIn>) -> AppErro
 
 /// Sends `message` to the other tabs.
 pub fn broadcast(message: &TabMessage) {
-    channel::post(&crate::json::to_string(message));
+    if let Ok(text) = serde_json::to_string(message) {
+        channel::post(&text);
+    }
 }
 
 /// Sessions are kept per client id, so a reconfigured deployment never reuses another's.

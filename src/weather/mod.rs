@@ -1,9 +1,10 @@
 //! The course's weather API (`GET /api/weather/{city}`): request building, response reading and
 //! the plain messages for each failure. Pure: the adapter sends, this module decides.
 
-use crate::json::{FromJson, ToJson, Value};
+use serde::{Deserialize, Serialize};
 
 use crate::url::{encode_path_segment, form_encode};
+use crate::wire;
 
 /// Units the API understands, and how each is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -113,8 +114,8 @@ impl WeatherQuery {
     }
 }
 
-/// A report as the user types it (`POST /api/reports`).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// A report as the user types it (`POST /api/reports`), and as it waits in a [`Resume`].
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ReportDraft {
     pub description: String,
     pub city: String,
@@ -124,7 +125,7 @@ pub struct ReportDraft {
 
 impl ReportDraft {
     /// The JSON body the API expects, or what to fix first.
-    pub fn to_json(&self) -> Result<String, FormError> {
+    pub fn request_body(&self) -> Result<String, FormError> {
         let description = self.description.trim();
         if description.is_empty() {
             return Err(FormError("Describe the weather you saw."));
@@ -138,67 +139,48 @@ impl ReportDraft {
             "" => "US",
             c => c,
         };
-        // Members in the order serde_json wrote them (sorted), `state` null when empty.
-        Ok(Value::object([
-            ("description", Some(description.into())),
-            (
-                "location",
-                Some(Value::object([
-                    ("city", Some(city.into())),
-                    ("country", Some(country.into())),
-                    ("state", Some(state.map_or(Value::Null, Value::from))),
-                ])),
-            ),
-        ])
-        .to_json_string())
-    }
-
-    fn read(v: &Value) -> Option<Self> {
-        Some(Self {
-            description: v.field("description")?,
-            city: v.field("city")?,
-            state: v.field("state")?,
-            country: v.field("country")?,
+        serde_json::to_string(&NewReport {
+            description,
+            location: NewLocation {
+                city,
+                country,
+                state,
+            },
         })
+        .map_err(|_| FormError("That report can't be sent."))
     }
 }
 
+/// The body of `POST /api/reports`. Members in this order, `state` null when empty.
+#[derive(Serialize)]
+struct NewReport<'a> {
+    description: &'a str,
+    location: NewLocation<'a>,
+}
+
+#[derive(Serialize)]
+struct NewLocation<'a> {
+    city: &'a str,
+    country: &'a str,
+    state: Option<&'a str>,
+}
+
 /// Where a report was made.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct ReportLocation {
     pub city: String,
     pub state: Option<String>,
     pub country: Option<String>,
 }
 
-impl FromJson for ReportLocation {
-    fn from_json(v: &Value) -> Option<Self> {
-        Some(Self {
-            city: v.field("city")?,
-            state: v.opt_field("state")?,
-            country: v.opt_field("country")?,
-        })
-    }
-}
-
 /// A stored report (`GET /api/reports`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Report {
     pub id: String,
     pub description: String,
+    #[serde(deserialize_with = "wire::object")]
     pub location: ReportLocation,
     pub created_date: Option<String>,
-}
-
-impl FromJson for Report {
-    fn from_json(v: &Value) -> Option<Self> {
-        Some(Self {
-            id: v.field("id")?,
-            description: v.field("description")?,
-            location: v.field("location")?,
-            created_date: v.opt_field("created_date")?,
-        })
-    }
 }
 
 impl Report {
@@ -224,25 +206,35 @@ impl Report {
     }
 }
 
+/// Reads a successful answer: capped in size, checked whole, then read as a `T`.
+fn read_answer<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, ApiError> {
+    if wire::too_large(body) {
+        return Err(ApiError::TooLarge);
+    }
+    wire::read(body).map_err(|_| ApiError::Malformed)
+}
+
 /// Reads `GET /api/reports`: newest first, whatever order the API used.
 pub fn parse_reports(status: u16, body: &str) -> Result<Vec<Report>, ApiError> {
     check_status(status, body)?;
-    let mut reports: Vec<Report> = crate::json::from_str(body).ok_or(ApiError::Malformed)?;
+    let reports: Vec<wire::Object<Report>> = read_answer(body)?;
+    let mut reports: Vec<Report> = reports.into_iter().map(|r| r.0).collect();
     reports.sort_by(|a, b| b.created_date.cmp(&a.created_date));
     Ok(reports)
 }
 
 /// Reads the answer to `POST /api/reports`.
 pub fn parse_created(status: u16, body: &str) -> Result<Report, ApiError> {
-    if status == 201 {
-        return crate::json::from_str(body).ok_or(ApiError::Malformed);
+    if status != 201 {
+        check_status(status, body)?;
     }
-    check_status(status, body)?;
-    crate::json::from_str(body).ok_or(ApiError::Malformed)
+    read_answer::<wire::Object<Report>>(body).map(|r| r.0)
 }
 
-/// An action interrupted by a round trip to the provider, to finish on return.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An action interrupted by a round trip to the provider, to finish on return. Written as
+/// `{"action": variant, ...fields}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action")]
 pub enum Resume {
     Weather {
         city: String,
@@ -253,50 +245,8 @@ pub enum Resume {
     AddReport(ReportDraft),
 }
 
-/// Written as `{"action": variant, ...fields}`.
-impl ToJson for Resume {
-    fn to_json(&self) -> Value {
-        match self {
-            Resume::Weather {
-                city,
-                state,
-                country,
-                units,
-            } => Value::object([
-                ("action", Some("Weather".into())),
-                ("city", Some(city.to_json())),
-                ("state", Some(state.to_json())),
-                ("country", Some(country.to_json())),
-                ("units", Some(units.to_json())),
-            ]),
-            Resume::AddReport(d) => Value::object([
-                ("action", Some("AddReport".into())),
-                ("description", Some(d.description.to_json())),
-                ("city", Some(d.city.to_json())),
-                ("state", Some(d.state.to_json())),
-                ("country", Some(d.country.to_json())),
-            ]),
-        }
-    }
-}
-
-impl FromJson for Resume {
-    fn from_json(v: &Value) -> Option<Self> {
-        match v.field::<String>("action")?.as_str() {
-            "Weather" => Some(Resume::Weather {
-                city: v.field("city")?,
-                state: v.field("state")?,
-                country: v.field("country")?,
-                units: v.field("units")?,
-            }),
-            "AddReport" => ReportDraft::read(v).map(Resume::AddReport),
-            _ => None,
-        }
-    }
-}
-
-/// Current conditions: the OpenWeather `main` block.
-#[derive(Debug, Clone, PartialEq)]
+/// Current conditions: the OpenWeather `main` block. Other members are ignored.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Conditions {
     pub temp: f64,
     pub feels_like: f64,
@@ -304,19 +254,6 @@ pub struct Conditions {
     pub temp_max: f64,
     pub pressure: f64,
     pub humidity: f64,
-}
-
-impl FromJson for Conditions {
-    fn from_json(v: &Value) -> Option<Self> {
-        Some(Self {
-            temp: v.field("temp")?,
-            feels_like: v.field("feels_like")?,
-            temp_min: v.field("temp_min")?,
-            temp_max: v.field("temp_max")?,
-            pressure: v.field("pressure")?,
-            humidity: v.field("humidity")?,
-        })
-    }
 }
 
 /// Every way a call to the API can fail, as the user should hear it.
@@ -334,6 +271,8 @@ pub enum ApiError {
     UnexpectedStatus(u16),
     /// 200 with a body that isn't the expected JSON.
     Malformed,
+    /// 200 with a body longer than the app reads (`wire::MAX_BODY_BYTES`).
+    TooLarge,
     /// The request never got an answer (offline, DNS, CORS refusal, a refused redirect).
     Network { origin: String },
     /// No answer in time.
@@ -349,6 +288,7 @@ impl ApiError {
             ApiError::Server(s) => format!("The weather service is having trouble (HTTP {s}). Try again in a moment."),
             ApiError::UnexpectedStatus(s) => format!("The weather service answered unexpectedly (HTTP {s})."),
             ApiError::Malformed => "The weather service sent an answer this app can't read.".into(),
+            ApiError::TooLarge => "The weather service sent an answer too large for this app to read.".into(),
             ApiError::Network { origin } => format!("Couldn't reach the weather service at {origin}. Check your connection. If it persists, the service may not allow requests from this site (CORS)."),
             ApiError::Timeout => "The weather service didn't answer in time. Try again.".into(),
         }
@@ -367,7 +307,7 @@ fn check_status(status: u16, body: &str) -> Result<(), ApiError> {
 pub fn parse_response(status: u16, body: &str) -> Result<Conditions, ApiError> {
     match status {
         200 => {
-            let c: Conditions = crate::json::from_str(body).ok_or(ApiError::Malformed)?;
+            let c: Conditions = read_answer::<wire::Object<Conditions>>(body)?.0;
             let all = [
                 c.temp,
                 c.feels_like,
@@ -573,6 +513,59 @@ mod tests {
         }
     }
 
+    const CONDITIONS: &str = r#""temp":21.5,"feels_like":20,"temp_min":18,"temp_max":24.25,"pressure":1013,"humidity":40"#;
+
+    #[test]
+    fn strict_where_it_matters_and_deaf_to_the_rest() {
+        // Unknown members are ignored; repeated ones, known or not, are refused.
+        assert!(parse_response(200, &format!(r#"{{{CONDITIONS},"wind":{{"speed":3}}}}"#)).is_ok());
+        for body in [
+            format!(r#"{{{CONDITIONS},"temp":0}}"#),
+            format!(r#"{{{CONDITIONS},"x":1,"x":1}}"#),
+            format!(r#"[{}]"#, CONDITIONS.replace(r#""temp":"#, "")),
+        ] {
+            assert_eq!(
+                parse_response(200, &body),
+                Err(ApiError::Malformed),
+                "{body}"
+            );
+        }
+        // A report's location must be an object too.
+        let positional = r#"[{"id":"1","description":"d","location":["a",null,"US"]}]"#;
+        assert_eq!(parse_reports(200, positional), Err(ApiError::Malformed));
+        assert_eq!(
+            parse_created(
+                201,
+                r#"{"id":"1","description":"d","location":{"city":"a"}}"#
+            )
+            .unwrap()
+            .place(),
+            "a"
+        );
+    }
+
+    #[test]
+    fn a_huge_answer_is_read_in_linear_time_or_refused_before_parsing() {
+        // 80,000 members (~870 KB): every name distinct, all of them checked.
+        let mut body = String::from("{");
+        for i in 0..80_000 {
+            body.push_str(&format!(r#""m{i:05}":0,"#));
+        }
+        body.push_str(CONDITIONS);
+        body.push('}');
+        assert!(body.len() > 850_000 && body.len() < wire::MAX_BODY_BYTES);
+        let started = std::time::Instant::now();
+        assert!(parse_response(200, &body).is_ok());
+        let took = started.elapsed();
+        assert!(took.as_millis() < 1000, "took {took:?}");
+
+        let padded = format!("{}{}", body, " ".repeat(wire::MAX_BODY_BYTES));
+        assert_eq!(parse_response(200, &padded), Err(ApiError::TooLarge));
+        assert_eq!(parse_reports(200, &padded), Err(ApiError::TooLarge));
+        assert_eq!(parse_created(201, &padded), Err(ApiError::TooLarge));
+        assert!(ApiError::TooLarge.message().contains("too large"));
+    }
+
     #[test]
     fn maps_statuses_to_messages() {
         let text = "Invalid country: usa. It must be a two letter abbreviation such as US or GB.";
@@ -597,14 +590,23 @@ mod tests {
     #[test]
     fn report_drafts_need_a_description_and_a_city() {
         let mut d = ReportDraft::default();
-        assert_eq!(d.to_json(), Err(FormError("Describe the weather you saw.")));
+        assert_eq!(
+            d.request_body(),
+            Err(FormError("Describe the weather you saw."))
+        );
         d.description = " Hail ".into();
-        assert_eq!(d.to_json(), Err(FormError("Enter a city.")));
+        assert_eq!(d.request_body(), Err(FormError("Enter a city.")));
         d.city = "Portland".into();
-        let v: serde_json::Value = serde_json::from_str(&d.to_json().unwrap()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&d.request_body().unwrap()).unwrap();
         assert_eq!(v["description"], "Hail");
         assert_eq!(v["location"]["country"], "US");
         assert!(v["location"]["state"].is_null());
+        assert_eq!(
+            d.request_body().unwrap(),
+            r#"{"description":"Hail","location":{"city":"Portland","country":"US","state":null}}"#
+        );
+        d.state = " OR ".into();
+        assert!(d.request_body().unwrap().ends_with(r#""state":"OR"}}"#));
     }
 
     #[test]
@@ -631,8 +633,32 @@ mod tests {
             city: "c".into(),
             ..Default::default()
         });
-        let text = crate::json::to_string(&r);
-        assert_eq!(crate::json::from_str::<Resume>(&text).unwrap(), r);
+        let text = serde_json::to_string(&r).unwrap();
+        assert_eq!(
+            text,
+            r#"{"action":"AddReport","description":"d","city":"c","state":"","country":""}"#
+        );
+        assert_eq!(wire::read_object::<Resume>(&text).unwrap(), r);
+        let w = Resume::Weather {
+            city: "Paris".into(),
+            state: String::new(),
+            country: "FR".into(),
+            units: "metric".into(),
+        };
+        let text = serde_json::to_string(&w).unwrap();
+        assert_eq!(
+            text,
+            r#"{"action":"Weather","city":"Paris","state":"","country":"FR","units":"metric"}"#
+        );
+        assert_eq!(wire::read_object::<Resume>(&text).unwrap(), w);
+        for bad in [
+            r#"{"action":"Delete","city":"c"}"#,
+            r#"{"city":"c"}"#,
+            r#"["AddReport","d","c","",""]"#,
+            r#"{"action":"AddReport","description":"d","city":"c","state":""}"#,
+        ] {
+            assert!(wire::read_object::<Resume>(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
