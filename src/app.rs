@@ -1,7 +1,7 @@
 //! The application shell: configuration first, then the router.
 
 use leptos::prelude::*;
-use leptos_router::components::{Route, Router, Routes};
+use leptos_router::components::{FlatRoutes, Route, Router};
 use leptos_router::path;
 
 use crate::components::{ErrorNotice, Header};
@@ -11,7 +11,11 @@ use crate::state::auth::AuthContext;
 
 #[component]
 pub fn App() -> impl IntoView {
-    let config = LocalResource::new(crate::state::config::load);
+    // A plain signal filled once (not a resource): nothing here ever reloads it.
+    let config = RwSignal::new(None);
+    leptos::task::spawn_local(async move {
+        config.set(Some(crate::state::config::load().await));
+    });
     move || match config.get() {
         None => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),
         Some(Err(error)) => view! {
@@ -32,12 +36,12 @@ fn Shell(config: Config) -> impl IntoView {
         <Router>
             <Header/>
             <main class="page">
-                <Routes fallback=NotFound>
+                <FlatRoutes fallback=NotFound>
                     <Route path=path!("/") view=Home/>
                     <Route path=path!("/weather") view=WeatherPage/>
                     <Route path=path!("/reports") view=ReportsPage/>
                     <Route path=path!("/auth/callback") view=Callback/>
-                </Routes>
+                </FlatRoutes>
             </main>
         </Router>
     }

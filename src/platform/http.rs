@@ -45,7 +45,29 @@ pub async fn get(url: &str, bearer: Option<&AccessToken>) -> Result<Reply, Fetch
     if let Some(a) = &authorization {
         pairs.push(("Authorization", a));
     }
-    send(Method::GET, url, headers(&pairs)?, None).await
+    send(
+        Method::GET,
+        url,
+        headers(&pairs)?,
+        None,
+        RequestCredentials::Omit,
+    )
+    .await
+}
+
+/// `GET` a file of this site (`config.json`) the way index.html's
+/// `<link rel="preload" as="fetch" crossorigin>` asked for it (CORS mode, same-origin
+/// credentials, no extra headers), so the browser hands over the preloaded answer instead of
+/// fetching it again.
+pub async fn get_own(url: &str) -> Result<Reply, FetchError> {
+    send(
+        Method::GET,
+        url,
+        headers(&[])?,
+        None,
+        RequestCredentials::SameOrigin,
+    )
+    .await
 }
 
 /// `POST url` with a JSON body and `Authorization: Bearer`.
@@ -56,7 +78,14 @@ pub async fn post_json(url: &str, body: &str, bearer: &AccessToken) -> Result<Re
         ("Accept", "application/json"),
         ("Authorization", &authorization),
     ])?;
-    send(Method::POST, url, headers, Some(body)).await
+    send(
+        Method::POST,
+        url,
+        headers,
+        Some(body),
+        RequestCredentials::Omit,
+    )
+    .await
 }
 
 /// `POST url` with a form-encoded body (the token endpoint, RFC 6749 §4.1.3).
@@ -68,7 +97,14 @@ pub async fn post_form(url: &str, body: &str) -> Result<Reply, FetchError> {
         ),
         ("Accept", "application/json"),
     ])?;
-    send(Method::POST, url, headers, Some(body)).await
+    send(
+        Method::POST,
+        url,
+        headers,
+        Some(body),
+        RequestCredentials::Omit,
+    )
+    .await
 }
 
 async fn send(
@@ -76,6 +112,7 @@ async fn send(
     url: &str,
     headers: Headers,
     body: Option<&str>,
+    credentials: RequestCredentials,
 ) -> Result<Reply, FetchError> {
     let window = web_sys::window().ok_or(FetchError::Network)?;
     let controller = AbortController::new().map_err(|_| FetchError::Network)?;
@@ -83,7 +120,7 @@ async fn send(
         .method(method)
         .headers(headers)
         .mode(RequestMode::Cors)
-        .credentials(RequestCredentials::Omit)
+        .credentials(credentials)
         .redirect(RequestRedirect::Error)
         .referrer_policy(ReferrerPolicy::NoReferrer)
         .abort_signal(Some(&controller.signal()));

@@ -294,9 +294,16 @@ impl AuthContext {
             ..
         } = pending;
         let body = code_redemption_body(&config.client_id, &code, &redirect_uri, verifier, &scopes);
-        let reply = http::post_form(&metadata.token_endpoint, &body)
-            .await
-            .map_err(|e| provider_unreachable(e, &metadata.token_endpoint))?;
+        // The signing keys are fetched while the code is redeemed, not after (unless cached).
+        let keys = async {
+            match cached_keys(&metadata) {
+                Some(keys) => Ok(keys),
+                None => fetch_jwks(&metadata).await,
+            }
+        };
+        let (reply, keys) =
+            futures::future::join(http::post_form(&metadata.token_endpoint, &body), keys).await;
+        let reply = reply.map_err(|e| provider_unreachable(e, &metadata.token_endpoint))?;
         let response = parse_token_response(reply.status, &reply.body, &scopes)?;
         let raw_id_token = response
             .id_token
@@ -304,7 +311,7 @@ impl AuthContext {
             .ok_or(AuthError::TokenResponseMalformed("no id_token"))?;
         let decoded = id_token::decode(raw_id_token.expose())?;
         id_token::check_algorithm(&decoded)?;
-        verify_signature(&metadata, &decoded).await?;
+        verify_signature_with(&metadata, &decoded, keys?).await?;
         id_token::check_claims(
             &decoded,
             &Expectations {
@@ -429,11 +436,26 @@ pub async fn verify_signature(
     metadata: &ProviderMetadata,
     jwt: &id_token::DecodedJwt,
 ) -> Result<(), AppError> {
-    let cached = storage::load::<CachedJwks>(JWKS_KEY).filter(|c| c.jwks_uri == metadata.jwks_uri);
-    let mut keys = match cached {
-        Some(c) => c.keys,
+    let keys = match cached_keys(metadata) {
+        Some(keys) => keys,
         None => fetch_jwks(metadata).await?,
     };
+    verify_signature_with(metadata, jwt, keys).await
+}
+
+/// The provider's signing keys as this tab last fetched them.
+fn cached_keys(metadata: &ProviderMetadata) -> Option<Vec<RsaKey>> {
+    storage::load::<CachedJwks>(JWKS_KEY)
+        .filter(|c| c.jwks_uri == metadata.jwks_uri)
+        .map(|c| c.keys)
+}
+
+/// [`verify_signature`] with keys already at hand.
+async fn verify_signature_with(
+    metadata: &ProviderMetadata,
+    jwt: &id_token::DecodedJwt,
+    mut keys: Vec<RsaKey>,
+) -> Result<(), AppError> {
     let mut refetched = false;
     let key = loop {
         match select_key(&keys, &jwt.header) {

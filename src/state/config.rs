@@ -9,7 +9,7 @@ pub async fn load() -> Result<Config, AppError> {
         "{}config.json",
         browser::base_uri().trim_end_matches("index.html")
     );
-    let reply = http::get(&url, None)
+    let reply = http::get_own(&url)
         .await
         .map_err(|_| AppError::new("Couldn't load config.json from this site.", Action::Retry))?;
     if reply.status != 200 {

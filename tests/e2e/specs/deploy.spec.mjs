@@ -39,6 +39,18 @@ test('each deployment of the one build connects only to its own config.json orig
   expect(directive(first.header, 'frame-ancestors')).toBe("frame-ancestors 'none'");
 });
 
+test('config.json is fetched once, as the page starts, and the preloaded answer is the one used', async ({ page }) => {
+  const fetched = [];
+  const warnings = [];
+  page.on('request', (r) => { if (new URL(r.url()).pathname === '/config.json') fetched.push(r.resourceType()); });
+  // Chromium warns when a preloaded answer goes unused (and the file is fetched twice).
+  page.on('console', (m) => { if (/config\.json|not used/i.test(m.text())) warnings.push(m.text()); });
+  await page.goto('/');
+  await expect(page.getByRole('button', { name: 'Sign in', exact: true })).toBeVisible();
+  expect(fetched).toHaveLength(1);
+  expect(warnings).toEqual([]);
+});
+
 test.describe('policies that refuse', () => {
   test.use({ expectedConsole: ['CSP violation: connect-src', "violates the document's Content Security Policy", 'Content Security Policy directive: "connect-src'] });
 
