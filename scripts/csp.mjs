@@ -54,6 +54,8 @@ export function writePolicies(dir) {
   html = /<meta charset="utf-8" \/>/.test(html)
     ? html.replace(/<meta charset="utf-8" \/>/, (m) => `${m}\n    ${tag}`)
     : html.replace(/<head>/, `<head>\n    ${tag}`);
+  // Never ship a page without its policy (e.g. if a minifier dropped the tags looked for).
+  if (!html.includes(tag)) throw new Error(`csp: found no place for the policy in ${htmlPath}`);
   writeFileSync(htmlPath, html);
   writeFileSync(join(dir, 'csp-header.txt'), `${header}\n`);
   console.log(`csp: ${hashes.length} inline script hash(es); header connect-src ${connect}`);
