@@ -190,6 +190,7 @@ impl AuthError {
             PendingExpired => "The sign-in took too long to complete. Please sign in again.".into(),
             BadCallbackQuery(QueryError::Duplicate(name)) => format!("The sign-in response repeats the parameter \"{name}\", so it can't be trusted. Please sign in again."),
             BadCallbackQuery(QueryError::BadEncoding(_)) => "The sign-in response is malformed. Please sign in again.".into(),
+            BadCallbackQuery(QueryError::TooLong) => "The sign-in response is far longer than any real one, so it wasn't read. Please sign in again.".into(),
             Provider(e) => e.message(),
             CodeAndError => "The sign-in response carries both a code and an error, so it can't be trusted. Please sign in again.".into(),
             MissingCode => "The sign-in response carries no authorization code. Please sign in again.".into(),

@@ -557,7 +557,9 @@ mod tests {
         let started = std::time::Instant::now();
         assert!(parse_response(200, &body).is_ok());
         let took = started.elapsed();
-        assert!(took.as_millis() < 1000, "took {took:?}");
+        // A guard against quadratic reading (the old reader took 38.7 s on this), not a benchmark:
+        // linear reading takes ~0.2 s in a debug build, so the bound holds on a busy machine.
+        assert!(took.as_millis() < 3000, "took {took:?}");
 
         let padded = format!("{}{}", body, " ".repeat(wire::MAX_BODY_BYTES));
         assert_eq!(parse_response(200, &padded), Err(ApiError::TooLarge));
