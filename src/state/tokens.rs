@@ -76,13 +76,19 @@ pub async fn token_for(auth: AuthContext, scopes: &[String]) -> Result<AccessTok
         Err(e) => {
             return Err(
                 match classify_refresh_error(&e, !session.has_granted(scopes)) {
-                    RefreshFailure::SessionEnded => TokenError::SignInAgain,
+                    RefreshFailure::SessionEnded => {
+                        // Refused for good (invalid_grant): never offer it again, here or
+                        // after the silent sign-in's round trip.
+                        session.refresh_token = None;
+                        let _ = auth.save_session(&session);
+                        TokenError::SignInAgain
+                    }
                     RefreshFailure::NeedsConsent => TokenError::NeedsConsent,
                     RefreshFailure::Transient | RefreshFailure::Other => {
                         TokenError::Failed(e.into())
                     }
                 },
-            )
+            );
         }
     };
     // The old refresh token is spent from here on: if the answer can't be used, forget the

@@ -3,7 +3,7 @@
 // Each spec resets the sandbox and sets the token lifetimes it needs.
 import {
   test, expect, signIn, submitCredentials, storageOf, holdsTokens, apiNextFailure, idpAdmin, apiAdmin,
-  watchTokenRequests, sleep, duplicateTab, resetSandbox, SPA, IDP, USERS,
+  watchTokenRequests, sleep, duplicateTab, resetSandbox, SPA, IDP, USERS, TENANT, CLIENT_ID,
 } from '../fixtures.mjs';
 
 test.beforeEach(({ request }) => resetSandbox(request));
@@ -187,6 +187,37 @@ test('an expired refresh token: one silent redirect, then a Sign in again prompt
   await page.waitForURL((u) => u.origin === IDP);
   await submitCredentials(page);
   await page.waitForURL(`${SPA}/weather`);
+});
+
+test('a refused refresh token is forgotten: never sent again, however often the user retries', async ({ page, request }) => {
+  // Well within the 24-hour budget, somebody else redeems this tab's refresh token first (the
+  // provider then refuses it — invalid_grant — and revokes the grant), and the provider session
+  // ends, so the silent sign-in can't help either.
+  await idpAdmin(request, 'config', { access_ttl: 2 });
+  await signIn(page);
+  await page.goto('/weather');
+  const seen = watchTokenRequests(page);
+  const entry = Object.entries((await storageOf(page)).session).find(([k]) => k.startsWith('nimbus.session.'));
+  const stolen = JSON.parse(entry[1]).refresh_token;
+  const other = await request.post(`${IDP}/${TENANT}/oauth2/v2.0/token`, {
+    headers: { Origin: SPA },
+    form: { grant_type: 'refresh_token', client_id: CLIENT_ID, refresh_token: stolen },
+  });
+  expect(other.status()).toBe(200);
+  await sleep(2500);
+  await idpAdmin(request, 'end-sessions', {});
+  await lookUp(page);
+  await expect(page.getByRole('alert')).toContainText("Your session has ended and couldn't be renewed without you");
+  expect(seen.refresh_token).toBe(1);
+  // The user goes back to the weather page and tries again, twice.
+  for (const city of ['Oslo', 'Rome']) {
+    await page.getByRole('link', { name: 'Weather', exact: true }).click();
+    await lookUp(page, city);
+    await expect(page.getByRole('alert')).toBeVisible();
+  }
+  await sleep(500);
+  expect(seen.refresh_token, 'the refused refresh token was never sent again').toBe(1);
+  expect(seen.api.filter((c) => c.auth.startsWith('Bearer ')), 'no expired token went to the API').toHaveLength(0);
 });
 
 test('an expired refresh token with a live provider session renews silently and finishes the lookup', async ({ page, request }) => {
