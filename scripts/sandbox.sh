@@ -70,8 +70,9 @@ sandbox_start_spa() {
 }
 
 # --- The https pair: the identity provider over TLS on 5443 and a weather API on 5558 that trusts
-# it, for the second Nimbus deployment (8081) and the MSAL.js sample (8082). The certificate is
-# the one scripts/setup makes in tests/sandbox/.tls/ (see tests/sandbox/README.md).
+# it, for the second Nimbus deployment (8081), the MSAL.js sample (8082) and the benchmark's peer
+# pages (8082-8084, scripts/bench). The certificate is the one scripts/setup makes in
+# tests/sandbox/.tls/ (see tests/sandbox/README.md).
 SANDBOX_TLS_CERT=tests/sandbox/.tls/cert.pem
 
 sandbox_need_tls() {
@@ -95,14 +96,15 @@ sandbox_start_api_https() {
     ISSUER="https://localhost:5443/$TENANT/v2.0" \
     JWKS_URL="https://localhost:5443/$TENANT/discovery/v2.0/keys" \
     JWKS_CA_FILE="$SANDBOX_TLS_CERT" \
-    CORS_ORIGINS=http://localhost:8081,http://localhost:8082 \
+    CORS_ORIGINS=http://localhost:8081,http://localhost:8082,http://localhost:8083,http://localhost:8084 \
     tests/sandbox/.venv/bin/python tests/sandbox/api/server.py
 }
 
 # The same dist/ deployed a second time: its own app registration, against the https pair.
+# sandbox_start_spa_8081 [DIR]: serves DIR (default dist; scripts/bench serves a snapshot of it).
 sandbox_start_spa_8081() {
   sandbox_start spa-8081 "http://127.0.0.1:8081/config.json" \
-    node tests/e2e/serve-dist.mjs dist 8081 --config tests/e2e/config.8081.json
+    node tests/e2e/serve-dist.mjs "${1:-dist}" 8081 --config tests/e2e/config.8081.json
 }
 
 # The MSAL.js sample page (tests/e2e/msal/), built into target/msal-page/.
@@ -112,6 +114,26 @@ sandbox_build_msal_page() {
 
 sandbox_start_msal_page() {
   sandbox_start msal-page "http://127.0.0.1:8082/" node tests/e2e/serve-dist.mjs target/msal-page 8082
+}
+
+# The benchmark's peer pages (tests/bench/pages/), built into target/bench-pages/ after the release
+# build (they copy its stylesheet): msal-browser on 8082 (in place of the MSAL.js sample, same
+# client), oidc-client-ts on 8083 and React + msal-react on 8084 (their own clients).
+# sandbox_build_bench_pages [DIST]: the build to take the stylesheet from (default dist).
+sandbox_build_bench_pages() {
+  node tests/bench/pages/build.mjs "${1:-dist}"
+}
+
+sandbox_start_bench_page() {
+  local name=$1 port=$2
+  sandbox_start "bench-$name" "http://127.0.0.1:$port/" \
+    node tests/e2e/serve-dist.mjs "target/bench-pages/$name" "$port"
+}
+
+sandbox_start_bench_pages() {
+  sandbox_start_bench_page msal-browser 8082 &&
+    sandbox_start_bench_page oidc-client-ts 8083 &&
+    sandbox_start_bench_page msal-react 8084
 }
 
 trap sandbox_stop EXIT

@@ -59,6 +59,14 @@ export const SPA2_ORIGIN = 'http://localhost:8081';
 export const MSAL_CLIENT_ID = 'a1f3c5e7-9b2d-4f6a-8c0e-2d4f6a8c0e13';
 export const MSAL_CLIENT_NAME = 'MSAL.js sample';
 export const MSAL_ORIGIN = 'http://localhost:8082';
+/** Benchmark peers (tests/bench/, scripts/bench): the same app built on oidc-client-ts ... */
+export const OIDC_TS_CLIENT_ID = 'c65a353c-3015-4c9a-b4b5-c75486f213b3';
+export const OIDC_TS_CLIENT_NAME = 'oidc-client-ts bench page';
+export const OIDC_TS_ORIGIN = 'http://localhost:8083';
+/** ... and on React 19 + react-router + @azure/msal-react. */
+export const MSAL_REACT_CLIENT_ID = 'a408b367-84a5-4fb6-b0b1-e7b848446083';
+export const MSAL_REACT_CLIENT_NAME = 'React + MSAL React bench page';
+export const MSAL_REACT_ORIGIN = 'http://localhost:8084';
 
 /**
  * Every "Single-page application" registration: public (no secret), PKCE S256, token-endpoint
@@ -85,6 +93,21 @@ export const SPA_CLIENTS = [
     origins: [MSAL_ORIGIN],
     redirect_uris: [`${MSAL_ORIGIN}/`],
     post_logout_redirect_uris: [`${MSAL_ORIGIN}/`],
+  },
+  {
+    client_id: OIDC_TS_CLIENT_ID,
+    client_name: OIDC_TS_CLIENT_NAME,
+    origins: [OIDC_TS_ORIGIN],
+    redirect_uris: [`${OIDC_TS_ORIGIN}/auth/callback`],
+    post_logout_redirect_uris: [`${OIDC_TS_ORIGIN}/`],
+  },
+  {
+    client_id: MSAL_REACT_CLIENT_ID,
+    client_name: MSAL_REACT_CLIENT_NAME,
+    origins: [MSAL_REACT_ORIGIN],
+    // MSAL's convention (Microsoft's react-router sample): the app's root is the redirect URI.
+    redirect_uris: [`${MSAL_REACT_ORIGIN}/`],
+    post_logout_redirect_uris: [`${MSAL_REACT_ORIGIN}/`],
   },
 ];
 export const SPA_CLIENTS_BY_ID = new Map(SPA_CLIENTS.map((c) => [c.client_id, c]));

@@ -24,6 +24,7 @@ import {
   ACCESS_TTL, REFRESH_TTL, API_CLIENT_ID, API_RESOURCE, DAEMON_CLIENT_ID, DAEMON_CLIENT_SECRET, DAEMON_SP_OID, ISSUER, ORIGIN,
   PATHS, SPA_CLIENT_ID, SPA_ORIGINS, TENANT_ID, USERS,
   HTTPS, TLS_CERT_FILE, SPA_CLIENT_NAME, SPA2_CLIENT_ID, SPA2_ORIGIN, MSAL_CLIENT_ID, MSAL_ORIGIN,
+  OIDC_TS_ORIGIN, MSAL_REACT_ORIGIN,
 } from './config.mjs';
 
 // https mode: Node's fetch must trust the sandbox certificate, which only NODE_EXTRA_CA_CERTS
@@ -1059,7 +1060,7 @@ await section('more SPA registrations: the second Nimbus deployment and the MSAL
   const noPkce = await b.follow(authorizeUrl({ ...spa2, state: 's', nonce: 'n' }));
   check('second deployment without PKCE: refused', callbackParams(noPkce, spa2.redirectUri)?.error === 'invalid_request', callbackParams(noPkce, spa2.redirectUri));
 
-  for (const origin of [SPA_ORIGIN, SPA2_ORIGIN, MSAL_ORIGIN]) {
+  for (const origin of [SPA_ORIGIN, SPA2_ORIGIN, MSAL_ORIGIN, OIDC_TS_ORIGIN, MSAL_REACT_ORIGIN]) {
     const pre = await fetch(`${ORIGIN}${PATHS.token}`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
     equal(`token preflight from ${origin}`, pre.headers.get('access-control-allow-origin'), origin);
   }
