@@ -1,6 +1,7 @@
 //! The Web Locks API (`navigator.locks.request`): an exclusive lock shared by every tab of this
-//! origin, held until the returned guard is dropped. Where the API is missing, callers proceed
-//! unguarded (within one tab the single-threaded event loop and re-reads still apply).
+//! origin, held until the returned guard is dropped. A lock that can't be had — the API is
+//! missing, or another holder keeps it past [`WAIT_MS`] — is an error: callers never go ahead
+//! unguarded.
 
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
@@ -14,9 +15,19 @@ extern "C" {
     fn request(this: &LockManager, name: &str, options: &JsValue, callback: &Function) -> Promise;
 }
 
-/// Longer than any request (15 s): a lock not granted by then is given up on, so a stuck tab
-/// can't freeze the others.
-const WAIT_MS: u32 = 20_000;
+/// Longer than the longest section run under the lock: discovery, the token request, and a
+/// JWKS fetch plus one refetch (15 s timeout each), and the 1.5 s wait for another tab. A lock
+/// not granted by then is given up on (with an error), so a stuck tab can't freeze the others.
+pub const WAIT_MS: u32 = 65_000;
+
+/// Why the lock couldn't be had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockError {
+    /// This browser has no Web Locks.
+    Unsupported,
+    /// Not granted within [`WAIT_MS`] (or refused).
+    TimedOut,
+}
 
 /// Releases the lock when dropped.
 pub struct LockGuard {
@@ -38,9 +49,9 @@ fn lock_manager() -> Option<LockManager> {
 }
 
 /// Waits for the exclusive lock `name`.
-pub async fn acquire(name: &str) -> LockGuard {
+pub async fn acquire(name: &str) -> Result<LockGuard, LockError> {
     let Some(manager) = lock_manager() else {
-        return LockGuard { release: None };
+        return Err(LockError::Unsupported);
     };
     // `held` stays pending until the guard resolves it; the lock lives as long as it does.
     let mut release = None;
@@ -48,7 +59,7 @@ pub async fn acquire(name: &str) -> LockGuard {
     let mut granted = None;
     let acquired = Promise::new(&mut |resolve, _| granted = Some(resolve));
     let (Some(release), Some(granted)) = (release, granted) else {
-        return LockGuard { release: None };
+        return Err(LockError::Unsupported);
     };
     let on_grant = granted.clone();
     let callback = Closure::once_into_js(move |_lock: JsValue| -> JsValue {
@@ -59,16 +70,19 @@ pub async fn acquire(name: &str) -> LockGuard {
     let signal = web_sys::AbortSignal::timeout_with_u32(WAIT_MS);
     let _ = Reflect::set(&options, &JsValue::from_str("signal"), &signal);
     let request = manager.request(name, &options, callback.unchecked_ref());
-    // A refused or timed-out request must not leave the caller waiting forever: it proceeds,
-    // re-reading storage as it always does.
+    // A refused or timed-out request must not leave the caller waiting forever: it learns that
+    // it has no lock (`acquired` resolves with `false`).
     let on_refusal = Closure::once(move |_err: JsValue| {
-        let _ = granted.call0(&JsValue::NULL);
+        let _ = granted.call1(&JsValue::NULL, &JsValue::FALSE);
     });
     let _ = request.catch(&on_refusal);
     // Called at most once, possibly after this function returns.
     on_refusal.forget();
-    let _ = JsFuture::from(acquired).await;
-    LockGuard {
-        release: Some(release),
+    match JsFuture::from(acquired).await {
+        Ok(v) if v == JsValue::FALSE => Err(LockError::TimedOut),
+        Ok(_) => Ok(LockGuard {
+            release: Some(release),
+        }),
+        Err(_) => Err(LockError::TimedOut),
     }
 }

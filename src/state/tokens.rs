@@ -44,7 +44,19 @@ pub async fn token_for(auth: AuthContext, scopes: &[String]) -> Result<AccessTok
     }
     let client_id = auth.config.with_value(|c| c.client_id.clone());
     let key = family_key(&client_id, &session.family);
-    let _lock = locks::acquire(&format!("nimbus.{key}")).await;
+    // Never redeem a refresh token without the family's lock: two holders of one refresh token
+    // redeeming it at once would get the whole grant revoked.
+    let _lock = match locks::acquire(&format!("nimbus.{key}")).await {
+        Ok(guard) => guard,
+        // No Web Locks in this browser: no refresh at all; a silent sign-in renews instead.
+        Err(locks::LockError::Unsupported) => return Err(TokenError::SignInAgain),
+        Err(locks::LockError::TimedOut) => {
+            return Err(TokenError::Failed(AppError::new(
+                "Another tab of this app is still renewing your session and hasn't finished, so this tab didn't renew it too. Try again in a moment.",
+                crate::error::Action::Retry,
+            )))
+        }
+    };
 
     // Under the lock, look again: another caller (here or in another tab) may have refreshed.
     let mut session = auth.session().ok_or(TokenError::SignInAgain)?;

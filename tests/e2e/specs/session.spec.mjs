@@ -220,6 +220,21 @@ test('a refused refresh token is forgotten: never sent again, however often the 
   expect(seen.api.filter((c) => c.auth.startsWith('Bearer ')), 'no expired token went to the API').toHaveLength(0);
 });
 
+test('without Web Locks a tab never redeems its refresh token: a silent sign-in renews instead', async ({ page, request }) => {
+  // No lock, no refresh: without one, two tabs holding one refresh token could redeem it at once.
+  await page.addInitScript(() =>
+    Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined, configurable: true }));
+  await idpAdmin(request, 'config', { access_ttl: 2 });
+  await signIn(page);
+  await page.goto('/weather');
+  const seen = watchTokenRequests(page);
+  await sleep(2500);
+  await lookUp(page, 'Lisbon', 'PT');
+  await expect(region(page)).toContainText('lisbon', { ignoreCase: true });
+  expect(seen.refresh_token, 'no refresh without the lock').toBe(0);
+  expect(seen.authorize.map((q) => q.get('prompt'))).toEqual(['none']);
+});
+
 test('an expired refresh token with a live provider session renews silently and finishes the lookup', async ({ page, request }) => {
   await idpAdmin(request, 'config', { access_ttl: 2, refresh_ttl: 4 });
   await signIn(page);
