@@ -66,9 +66,18 @@ pub async fn acquire(name: &str) -> Result<LockGuard, LockError> {
         let _ = on_grant.call0(&JsValue::NULL);
         held.into()
     });
+    // An AbortController and a timer rather than `AbortSignal.timeout`, which some browsers with
+    // Web Locks lack. Aborting after the grant does nothing; a pending request is refused.
     let options = js_sys::Object::new();
-    let signal = web_sys::AbortSignal::timeout_with_u32(WAIT_MS);
-    let _ = Reflect::set(&options, &JsValue::from_str("signal"), &signal);
+    let controller = web_sys::AbortController::new().map_err(|_| LockError::Unsupported)?;
+    let _ = Reflect::set(&options, &JsValue::from_str("signal"), &controller.signal());
+    if let Some(window) = web_sys::window() {
+        let abort = Closure::once_into_js(move || controller.abort());
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+            abort.unchecked_ref(),
+            WAIT_MS as i32,
+        );
+    }
     let request = manager.request(name, &options, callback.unchecked_ref());
     // A refused or timed-out request must not leave the caller waiting forever: it learns that
     // it has no lock (`acquired` resolves with `false`).

@@ -48,7 +48,11 @@ pub async fn token_for(auth: AuthContext, scopes: &[String]) -> Result<AccessTok
     // redeeming it at once would get the whole grant revoked.
     let _lock = match locks::acquire(&format!("nimbus.{key}")).await {
         Ok(guard) => guard,
-        // No Web Locks in this browser: no refresh at all; a silent sign-in renews instead.
+        // No Web Locks in this browser: no refresh at all; a sign-in renews instead (asking for
+        // consent when the scopes were never granted, as a refresh's answer would have).
+        Err(locks::LockError::Unsupported) if !session.has_granted(scopes) => {
+            return Err(TokenError::NeedsConsent)
+        }
         Err(locks::LockError::Unsupported) => return Err(TokenError::SignInAgain),
         Err(locks::LockError::TimedOut) => {
             return Err(TokenError::Failed(AppError::new(

@@ -303,6 +303,23 @@ test('the first report asks for consent, then posts the typed report', async ({ 
   expect(items[0]).toContain('Sunny again');
 });
 
+test('without Web Locks the first report still asks for consent and is posted', async ({ page }) => {
+  await page.addInitScript(() =>
+    Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined, configurable: true }));
+  await signIn(page);
+  await page.getByRole('link', { name: 'Reports', exact: true }).click();
+  await page.getByLabel('Description').fill('Fog by the river');
+  await page.getByLabel('City').fill('Portland');
+  const seen = watchTokenRequests(page);
+  await page.getByRole('button', { name: 'Add report' }).click();
+  await page.waitForURL((u) => u.origin === IDP);
+  await expect(page.getByText(/weather\.write/)).toBeVisible();
+  await page.getByRole('button', { name: 'Accept' }).click();
+  await page.waitForURL(`${SPA}/reports`);
+  await expect(page.getByRole('list', { name: 'Reports list' })).toContainText('Fog by the river');
+  expect(seen.refresh_token, 'no refresh without the lock').toBe(0);
+});
+
 test('declining consent keeps the typed report and says so', async ({ page, request }) => {
   await signIn(page);
   await page.goto('/reports');
