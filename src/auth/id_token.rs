@@ -382,6 +382,14 @@ pub struct Account {
     pub login_hint: Option<String>,
 }
 
+impl Account {
+    /// Who this is, across providers: `iss` and `sub` together identify a user (OIDC Core §2).
+    /// Actions kept across a round trip to the provider (a report draft) belong to this key.
+    pub fn owner(&self) -> String {
+        format!("{} {}", self.issuer, self.sub)
+    }
+}
+
 impl From<&IdClaims> for Account {
     fn from(c: &IdClaims) -> Self {
         let name = c
@@ -403,6 +411,28 @@ impl From<&IdClaims> for Account {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    #[test]
+    fn an_account_is_owned_by_issuer_and_subject_together() {
+        let a = |iss: &str, sub: &str| Account {
+            sub: sub.into(),
+            name: "n".into(),
+            username: None,
+            tenant_id: None,
+            object_id: None,
+            issuer: iss.into(),
+            login_hint: None,
+        };
+        assert_eq!(a("https://i/v2.0", "s1").owner(), "https://i/v2.0 s1");
+        assert_ne!(
+            a("https://i/v2.0", "s1").owner(),
+            a("https://j/v2.0", "s1").owner()
+        );
+        assert_ne!(
+            a("https://i/v2.0", "s1").owner(),
+            a("https://i/v2.0", "s2").owner()
+        );
+    }
+
     use super::*;
     use crate::auth::pkce::b64url;
     use serde_json::Value;

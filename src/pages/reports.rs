@@ -70,7 +70,7 @@ fn Reports() -> impl IntoView {
     // Back from the provider's consent page: post the report the user typed, or keep it and
     // say why not.
     let mut resumed_submit = None;
-    if let Some((Resume::AddReport(d), declined)) = api::take_resume() {
+    if let Some((Resume::AddReport(d), declined)) = api::take_resume(auth) {
         description.set(d.description.clone());
         city.set(d.city.clone());
         state.set(d.state.clone());

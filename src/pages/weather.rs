@@ -74,7 +74,7 @@ fn WeatherForm() -> impl IntoView {
             units: u,
         },
         declined,
-    )) = api::take_resume()
+    )) = api::take_resume(auth)
     {
         city.set(c);
         state.set(s);

@@ -202,12 +202,22 @@ pub async fn add_report(
     Ok(crate::weather::parse_created(reply.status, &reply.body)?)
 }
 
-/// The action a round trip to the provider interrupted, if it belongs to this page.
-pub fn take_resume() -> Option<(crate::weather::Resume, Option<String>)> {
+/// The action a round trip to the provider interrupted, if it belongs to this page. Another
+/// user's action (say, a draft left in this tab before someone else signed in) is never
+/// finished: its input comes back with a message instead.
+pub fn take_resume(auth: AuthContext) -> Option<(crate::weather::Resume, Option<String>)> {
     let entry: crate::state::auth::ResumeEntry =
         crate::platform::storage::take(crate::state::auth::RESUME_KEY)?;
     let action = crate::wire::read_object(&entry.data).ok()?;
-    Some((action, entry.declined))
+    let declined = match entry.declined {
+        Some(message) => Some(message),
+        None if !auth.account.with_untracked(|a| entry.belongs_to(a.as_ref())) => Some(
+            "This was started by a different user than the one signed in now, so nothing was sent."
+                .to_owned(),
+        ),
+        None => None,
+    };
+    Some((action, declined))
 }
 
 /// Whether an interrupted action is waiting to be finished.

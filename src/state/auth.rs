@@ -71,6 +71,16 @@ pub struct ResumeEntry {
     /// Set when the provider refused (e.g. consent declined): the page restores the user's input
     /// and shows this instead of submitting.
     pub declined: Option<String>,
+    /// Whose action it is ([`Account::owner`]): it is finished only while they are signed in.
+    #[serde(default)]
+    pub owner: Option<String>,
+}
+
+impl ResumeEntry {
+    /// Whether the action may be finished for the account now signed in: only for its owner.
+    pub fn belongs_to(&self, account: Option<&Account>) -> bool {
+        matches!((&self.owner, account), (Some(owner), Some(a)) if *owner == a.owner())
+    }
 }
 
 /// How to leave for the provider.
@@ -229,7 +239,7 @@ impl AuthContext {
         }
         let account = self.account.get_untracked();
         let hint = account.as_ref().and_then(|a| a.username.clone());
-        let resume_for = account.map(|a| a.sub);
+        let resume_for = account.map(|a| a.owner());
         let claims = claims_request(options.claims);
         let (url, pending) = begin_sign_in(
             &SignInRequest {
@@ -329,13 +339,20 @@ impl AuthContext {
         if let Some(data) = resume {
             // Finish the action only for the account that started it.
             let declined = match &resume_for {
-                Some(sub) if *sub != session.account.sub => Some(
+                Some(owner) if *owner != session.account.owner() => Some(
                     "You came back signed in as a different user, so nothing was sent. Your input is kept."
                         .to_owned(),
                 ),
                 _ => None,
             };
-            storage::save(RESUME_KEY, &ResumeEntry { data, declined })?;
+            storage::save(
+                RESUME_KEY,
+                &ResumeEntry {
+                    data,
+                    declined,
+                    owner: resume_for.or_else(|| Some(session.account.owner())),
+                },
+            )?;
         }
         Ok(())
     }
@@ -382,6 +399,7 @@ fn provider_refusal(e: ProviderError, pending: Option<PendingSignIn>) -> AppErro
                     &ResumeEntry {
                         data: data.clone(),
                         declined: Some("Your session ended before this was sent. Your input is kept; send it again.".into()),
+                        owner: p.resume_for.clone(),
                     },
                 );
             }
@@ -398,6 +416,7 @@ fn provider_refusal(e: ProviderError, pending: Option<PendingSignIn>) -> AppErro
                 &ResumeEntry {
                     data: data.clone(),
                     declined: Some(message.into()),
+                    owner: p.resume_for.clone(),
                 },
             );
             return AppError::new(message, Action::None);

@@ -320,6 +320,22 @@ test('without Web Locks the first report still asks for consent and is posted', 
   expect(seen.refresh_token, 'no refresh without the lock').toBe(0);
 });
 
+test('a draft another user left in the tab is never posted for the one signed in now', async ({ page }) => {
+  await signIn(page, USERS.bob);
+  const seen = watchTokenRequests(page);
+  // Alice's report, kept in this tab across a round trip to the provider, never finished.
+  const draft = { action: 'AddReport', description: 'Alice was here', city: 'Denver', state: 'CO', country: 'US' };
+  await page.evaluate((d) => sessionStorage.setItem('nimbus.resume', JSON.stringify({
+    data: JSON.stringify(d), declined: null, owner: `${location.origin.replace('8080', '5556')}/tenant/v2.0 alice-subject`,
+  })), draft);
+  await page.getByRole('link', { name: 'Reports', exact: true }).click();
+  await expect(page.getByRole('alert')).toContainText('started by a different user');
+  await expect(page.getByLabel('Description')).toHaveValue('Alice was here');
+  await sleep(500);
+  expect(seen.api.filter((c) => c.method === 'POST'), 'nothing was posted').toHaveLength(0);
+  expect(seen.authorize, 'no consent was asked for on her behalf').toHaveLength(0);
+});
+
 test('declining consent keeps the typed report and says so', async ({ page, request }) => {
   await signIn(page);
   await page.goto('/reports');

@@ -1216,6 +1216,9 @@ function armHostile(body) {
   } else {
     hostile[target] = mode;
   }
+  // The decoy key is published from the moment the mode is armed, so a client that fetches the
+  // JWKS while (not after) it redeems the code sees both keys too.
+  if (target === 'id_token' && mode === 'missing_kid_multi') hostile.decoyKey ??= hostileLib.newRsaKey();
   console.log(`hostile armed target=${target} mode=${mode}`);
 }
 
