@@ -347,9 +347,10 @@ pub fn format_value(v: f64, unit: &str) -> String {
     format!("{} {unit}", fixed(v, 1))
 }
 
-/// `v` with `decimals` (0 or 1) fraction digits, exactly as `format!("{v:.1}")` would write it
-/// (round half to even on the exact binary value), without pulling core's float formatting
-/// (several kilobytes of wasm) into the app.
+/// `v` with `decimals` (0 or 1) fraction digits, rounded to nearest on the exact binary value,
+/// ties away from zero — as JavaScript's `toFixed` and people round (69.25 °F shows as 69.3),
+/// not to even as `format!("{v:.1}")` would — without pulling core's float formatting (several
+/// kilobytes of wasm) into the app.
 pub fn fixed(v: f64, decimals: u32) -> String {
     if v.is_nan() {
         return "NaN".into();
@@ -368,7 +369,7 @@ pub fn fixed(v: f64, decimals: u32) -> String {
     } else {
         (frac | (1 << 52), exp - 1075)
     };
-    // The value times `scale`, rounded half to even, as an integer.
+    // The magnitude times `scale`, rounded half away from zero, as an integer.
     let scaled: u128 = if shift >= 0 {
         // At least 2^52: far beyond any reading; digits are exact integers.
         let digits = big_decimal(mantissa, shift as u32);
@@ -386,7 +387,7 @@ pub fn fixed(v: f64, decimals: u32) -> String {
         let q = n >> s;
         let r = n & ((1u128 << s) - 1);
         let half = 1u128 << (s - 1);
-        if r > half || (r == half && q & 1 == 1) {
+        if r >= half {
             q + 1
         } else {
             q
@@ -663,6 +664,41 @@ mod tests {
         }
     }
 
+    /// Core's formatting, except that exact ties round away from zero instead of to even. At one
+    /// decimal the exact ties are the quarters (`v * 4` an odd integer), at none the halves.
+    fn reference(v: f64, decimals: u32) -> String {
+        let core = if decimals == 0 {
+            format!("{v:.0}")
+        } else {
+            format!("{v:.1}")
+        };
+        let per_unit = if decimals == 0 { 2.0 } else { 4.0 };
+        let t = v.abs() * per_unit;
+        if !(t.is_finite() && t < 9e15 && t.fract() == 0.0 && t % 2.0 == 1.0) {
+            return core;
+        }
+        let sign = if v.is_sign_negative() { "-" } else { "" };
+        let whole = v.abs().trunc() as u64;
+        match (decimals, v.abs().fract()) {
+            (0, _) => format!("{sign}{}", whole + 1),
+            (_, 0.25) => format!("{sign}{whole}.3"),
+            _ => format!("{sign}{whole}.8"),
+        }
+    }
+
+    #[test]
+    fn ties_round_away_from_zero_like_javascript_to_fixed() {
+        assert_eq!(fixed(69.25, 1), "69.3");
+        assert_eq!(fixed(0.25, 1), "0.3");
+        assert_eq!(fixed(-0.25, 1), "-0.3");
+        assert_eq!(fixed(0.75, 1), "0.8");
+        assert_eq!(fixed(2.5, 0), "3");
+        assert_eq!(fixed(-0.5, 0), "-1");
+        // Not ties in binary: 0.35 and 0.15 are each a little below (toFixed agrees).
+        assert_eq!(fixed(0.35, 1), "0.3");
+        assert_eq!(fixed(0.15, 1), "0.1");
+    }
+
     #[test]
     fn fixed_point_matches_core_formatting() {
         let mut samples = vec![
@@ -709,8 +745,8 @@ mod tests {
             samples.push(f64::from(i as u32) / 20.0 - 300.0);
         }
         for v in samples {
-            assert_eq!(fixed(v, 1), format!("{v:.1}"), "{v:e}");
-            assert_eq!(fixed(v, 0), format!("{v:.0}"), "{v:e}");
+            assert_eq!(fixed(v, 1), reference(v, 1), "{v:e}");
+            assert_eq!(fixed(v, 0), reference(v, 0), "{v:e}");
         }
     }
 
