@@ -2,11 +2,13 @@
 
 use leptos::prelude::*;
 use leptos_router::components::{FlatRoutes, Route, Router};
+use leptos_router::hooks::use_location;
 use leptos_router::path;
 
 use crate::components::{ErrorNotice, Header};
 use crate::config::Config;
 use crate::pages::{Callback, Home, NotFound, ReportsPage, WeatherPage};
+use crate::platform::browser;
 use crate::state::auth::AuthContext;
 
 #[component]
@@ -17,14 +19,17 @@ pub fn App() -> impl IntoView {
         config.set(Some(crate::state::config::load().await));
     });
     move || match config.get() {
-        None => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),
-        Some(Err(error)) => view! {
-            <main class="page">
-                <h1>"Nimbus can't start"</h1>
-                <ErrorNotice error/>
-            </main>
+        None => view! { <p class="loading starting" role="status">"Loading…"</p> }.into_any(),
+        Some(Err(error)) => {
+            browser::set_title("Can't start · Nimbus");
+            view! {
+                <main class="page" id="main">
+                    <h1>"Nimbus can't start"</h1>
+                    <ErrorNotice error/>
+                </main>
+            }
+            .into_any()
         }
-        .into_any(),
         Some(Ok(config)) => view! { <Shell config/> }.into_any(),
     }
 }
@@ -34,8 +39,13 @@ fn Shell(config: Config) -> impl IntoView {
     provide_context(AuthContext::new(config));
     view! {
         <Router>
+            <a class="skip" href="#main" on:click=|ev| {
+                ev.prevent_default();
+                browser::focus("main h1");
+            }>"Skip to content"</a>
+            <RouteChanges/>
             <Header/>
-            <main class="page">
+            <main class="page" id="main">
                 <FlatRoutes fallback=NotFound>
                     <Route path=path!("/") view=Home/>
                     <Route path=path!("/weather") view=WeatherPage/>
@@ -45,4 +55,22 @@ fn Shell(config: Config) -> impl IntoView {
             </main>
         </Router>
     }
+}
+
+/// On every route change: the document title names the page ("Weather · Nimbus"), and after a
+/// navigation inside the app focus moves to the new page's heading, so keyboard and
+/// screen-reader users start there (the first page load keeps the browser's own focus).
+#[component]
+fn RouteChanges() -> impl IntoView {
+    let location = use_location();
+    Effect::new(move |previous: Option<String>| {
+        let path = location.pathname.get();
+        browser::set_title(&crate::present::page_title(&path));
+        if previous.is_some_and(|p| p != path) {
+            browser::after_render(|| {
+                browser::focus("main h1");
+            });
+        }
+        path
+    });
 }

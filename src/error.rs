@@ -19,8 +19,12 @@ pub enum Action {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppError {
+    /// What happened and what to do, in plain words: no host names or protocol terms.
     pub message: String,
     pub action: Action,
+    /// The technical particulars (addresses, status codes, what a check found), shown behind
+    /// a "Details" disclosure for whoever has to fix it.
+    pub details: Option<String>,
 }
 
 impl AppError {
@@ -28,15 +32,22 @@ impl AppError {
         Self {
             message: message.into(),
             action,
+            details: None,
         }
+    }
+
+    pub fn with_details(mut self, details: impl Into<String>) -> Self {
+        self.details = Some(details.into());
+        self
     }
 
     /// The identity provider couldn't be reached (network, CORS, timeout).
     pub fn provider_unreachable(what: &str, origin: &str) -> Self {
         Self::new(
-            format!("Couldn't reach the identity provider at {origin} ({what}). Check your connection and try again. If it persists, the app registration may not be of the \"Single-page application\" platform, which the token endpoint needs to allow this site (CORS)."),
+            "Couldn't reach the sign-in service. Check your connection and try again.",
             Action::Retry,
         )
+        .with_details(format!("No answer from the identity provider at {origin} ({what}). If it persists, the app registration may not be of the \"Single-page application\" platform, which the token endpoint needs to allow this site (CORS)."))
     }
 
     /// The site's Content-Security-Policy refused a connection that config.json needs: the policy
@@ -44,9 +55,10 @@ impl AppError {
     /// config.json was replaced). Not a network or CORS problem.
     pub fn blocked_by_policy(role: &str, origin: &str) -> Self {
         Self::new(
-            format!("This site's Content-Security-Policy doesn't allow connections to {origin}, {role} named in config.json, so the browser blocked the request. The policy was made for a different config.json: run `node scripts/csp.mjs dist` and send the new dist/csp-header.txt as the site's Content-Security-Policy header."),
+            "This site's security settings don't allow a connection this app needs, so the browser blocked it.",
             Action::FixConfig,
         )
+        .with_details(format!("This site's Content-Security-Policy doesn't allow connections to {origin}, {role} named in config.json. The policy was made for a different config.json: run `node scripts/csp.mjs dist` and send the new dist/csp-header.txt as the site's Content-Security-Policy header."))
     }
 
     /// sessionStorage can't be used (blocked, full, or failing).
@@ -75,7 +87,12 @@ impl From<AuthError> for AppError {
             }
             _ => Action::SignIn,
         };
-        Self::new(e.message(), action)
+        let (message, details) = e.explained();
+        Self {
+            message,
+            action,
+            details,
+        }
     }
 }
 
@@ -86,7 +103,11 @@ impl From<ApiError> for AppError {
             ApiError::Server(_) | ApiError::Network { .. } | ApiError::Timeout => Action::Retry,
             _ => Action::None,
         };
-        Self::new(e.message(), action)
+        Self {
+            message: e.message(),
+            action,
+            details: e.details(),
+        }
     }
 }
 
@@ -99,6 +120,34 @@ impl From<ConfigError> for AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn protocol_words_stay_in_the_details() {
+        let e = AppError::from(AuthError::StateMismatch);
+        assert!(!e.message.contains("state"), "{}", e.message);
+        assert!(e
+            .details
+            .as_deref()
+            .is_some_and(|d| d.contains("state mismatch")));
+        let e = AppError::provider_unreachable("token", "https://login.example");
+        assert!(!e.message.contains("login.example") && !e.message.contains("CORS"));
+        assert!(e
+            .details
+            .as_deref()
+            .is_some_and(|d| d.contains("https://login.example")));
+        let e = AppError::from(AuthError::Provider(crate::auth::ProviderError::new(
+            "invalid_request",
+            Some("AADSTS50011: The redirect URI does not match."),
+        )));
+        assert!(!e.message.contains("invalid_request"), "{}", e.message);
+        assert!(e.message.contains("Support code: AADSTS50011."));
+        assert!(e
+            .details
+            .as_deref()
+            .is_some_and(|d| d.contains("error=invalid_request")));
+        // Plain messages need no details.
+        assert_eq!(AppError::from(AuthError::NoPendingSignIn).details, None);
+    }
 
     #[test]
     fn maps_causes_to_actions() {

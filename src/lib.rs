@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod present;
 pub mod url;
 pub mod weather;
 pub mod wire;

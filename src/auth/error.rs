@@ -117,7 +117,19 @@ impl ProviderError {
 
     /// What the user reads. Act on `error`, never on AADSTS numbers (Microsoft's guidance).
     pub fn message(&self) -> String {
-        let base = match self.error.as_str() {
+        let base = self.message_base();
+        match (&self.description, self.aadsts_code()) {
+            (_, Some(code)) => match aadsts_explanation(&code) {
+                Some(why) => format!("{base} {why} Support code: {code}."),
+                None => format!("{base} Support code: {code}."),
+            },
+            (Some(d), None) => format!("{base} The provider said: {d}"),
+            (None, None) => base,
+        }
+    }
+
+    fn message_base(&self) -> String {
+        match self.error.as_str() {
             "access_denied" => "Sign-in was cancelled or access was denied.".to_owned(),
             "consent_required" => "The permission this app asked for was not granted.".to_owned(),
             "login_required" => "You need to sign in again.".to_owned(),
@@ -134,15 +146,33 @@ impl ProviderError {
                 "The identity provider had a problem. Try again in a moment.".to_owned()
             }
             other => format!("Sign-in failed ({other})."),
+        }
+    }
+}
+
+impl ProviderError {
+    /// The message without protocol words: the plain sentence, Entra's explanation and the
+    /// support code; and the particulars (the OAuth `error`, the provider's own text) apart.
+    pub fn explained(&self) -> (String, String) {
+        let base = match self.error.as_str() {
+            "invalid_request" | "invalid_client" | "unauthorized_client"
+            | "unsupported_response_type" | "invalid_scope" => {
+                "The sign-in service rejected this app's request. The app registration or configuration needs fixing.".to_owned()
+            }
+            _ => self.message_base(),
         };
-        match (&self.description, self.aadsts_code()) {
-            (_, Some(code)) => match aadsts_explanation(&code) {
+        let message = match self.aadsts_code() {
+            Some(code) => match aadsts_explanation(&code) {
                 Some(why) => format!("{base} {why} Support code: {code}."),
                 None => format!("{base} Support code: {code}."),
             },
-            (Some(d), None) => format!("{base} The provider said: {d}"),
-            (None, None) => base,
-        }
+            None => base,
+        };
+        let details = match &self.description {
+            Some(d) => format!("error={}. The provider said: {d}", self.error),
+            None => format!("error={}.", self.error),
+        };
+        (message, details)
     }
 }
 
@@ -180,6 +210,35 @@ pub fn aadsts_explanation(code: &str) -> Option<&'static str> {
 }
 
 impl AuthError {
+    /// What the page shows: a plain message, and the technical particulars for a "Details"
+    /// disclosure where the message would otherwise need protocol words.
+    pub fn explained(&self) -> (String, Option<String>) {
+        use AuthError::*;
+        const CHECK: &str = "Sign-in was stopped because the answer from the sign-in service failed a security check. Please sign in again.";
+        match self {
+            Provider(e) => {
+                let (message, details) = e.explained();
+                (message, Some(details))
+            }
+            TokenEndpoint { status, error } => {
+                let (message, details) = error.explained();
+                (message, Some(format!("The token endpoint answered HTTP {status}; {details}")))
+            }
+            IdTokenExpired | IdTokenIssuedInFuture => (
+                "Sign-in was stopped because this device's clock seems to be wrong. Check its date and time, then sign in again.".into(),
+                Some(self.message()),
+            ),
+            DiscoveryMalformed(_) | DiscoveryIssuerMismatch { .. } | DiscoveryEndpoint(_) => (
+                "This app's sign-in settings don't match what the sign-in service publishes.".into(),
+                Some(self.message()),
+            ),
+            NoPendingSignIn | PendingExpired | IdTokenRefreshMismatch | TenantNotAllowed => {
+                (self.message(), None)
+            }
+            _ => (CHECK.into(), Some(self.message())),
+        }
+    }
+
     /// The message a person reads: what happened, in plain words, never a secret.
     pub fn message(&self) -> String {
         use AuthError::*;

@@ -1,4 +1,6 @@
-//! An error as the user sees it: the message (as text, never markup) and what to do next.
+//! An error as the user sees it: what happened and what to do next (as text, never markup),
+//! a Retry or Sign in again button where one helps, and the technical particulars behind a
+//! "Details" disclosure.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -13,6 +15,9 @@ pub fn ErrorNotice(
     /// Where "Sign in again" comes back to; the current page by default.
     #[prop(optional, into)]
     return_to: Option<String>,
+    /// Repeats what failed: offered as "Try again" when the error says a retry can help.
+    #[prop(optional, into)]
+    on_retry: Option<Callback<()>>,
 ) -> impl IntoView {
     let action = match error.action {
         Action::SignIn => use_context::<AuthContext>().map(|auth| {
@@ -22,18 +27,37 @@ pub fn ErrorNotice(
                     auth.sign_in_to(&return_to).await;
                 });
             };
-            view! { <button type="button" on:click=on_click>"Sign in again"</button> }.into_any()
+            view! { <button type="button" class="primary" on:click=on_click>"Sign in again"</button> }.into_any()
         }),
         Action::FixConfig => Some(
             view! { <p class="hint">"An administrator needs to fix this app's configuration."</p> }
                 .into_any(),
         ),
-        Action::Retry | Action::None => None,
+        Action::Retry => on_retry.map(|retry| {
+            view! { <button type="button" class="secondary" on:click=move |_| retry.run(())>"Try again"</button> }
+                .into_any()
+        }),
+        Action::None => None,
     };
+    let details = error.details.map(|d| {
+        view! {
+            <details>
+                <summary>"Details"</summary>
+                <p class="mono">{d}</p>
+            </details>
+        }
+    });
     view! {
         <div class="error" role="alert">
-            <p>{error.message}</p>
-            {action}
+            <svg class="icon" viewBox="0 0 20 20" aria-hidden="true" focusable="false">
+                <circle cx="10" cy="10" r="9"/>
+                <path d="M10 5v6M10 13.5v1.5"/>
+            </svg>
+            <div class="error-body">
+                <p>{error.message}</p>
+                {details}
+                {action}
+            </div>
         </div>
     }
 }

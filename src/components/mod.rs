@@ -2,8 +2,10 @@
 
 mod error_notice;
 mod header;
+mod logo;
 mod require_sign_in;
 
 pub use error_notice::ErrorNotice;
 pub use header::Header;
+pub use logo::{Logo, Scene};
 pub use require_sign_in::RequireSignIn;

@@ -16,7 +16,7 @@ pub fn RequireSignIn(children: ChildrenFn) -> impl IntoView {
     if leaving {
         spawn_local(async move {
             let e = auth.sign_in_to(&browser::current_path()).await;
-            problem.set(Some(e));
+            let _ = problem.try_set(Some(e));
         });
     }
     // Re-render on signing in or out only, not on every change of the account value.

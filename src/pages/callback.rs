@@ -34,7 +34,9 @@ pub fn Callback() -> impl IntoView {
                     },
                 )
             }
-            Err(e) => failure.set(Some((e.error, e.return_to))),
+            Err(e) => {
+                let _ = failure.try_set(Some((e.error, e.return_to)));
+            }
         }
     });
     move || match failure.get() {

@@ -1,10 +1,16 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::components::Scene;
+
 #[component]
 pub fn NotFound() -> impl IntoView {
     view! {
-        <h1>"Page not found"</h1>
-        <p><A href="/">"Back to the start"</A></p>
+        <div class="empty">
+            <Scene/>
+            <h1>"Page not found"</h1>
+            <p>"There's nothing at this address. It may have been mistyped."</p>
+            <p><A href="/">"Back to the start"</A></p>
+        </div>
     }
 }

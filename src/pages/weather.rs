@@ -6,6 +6,8 @@ use leptos::task::spawn_local;
 
 use crate::components::{ErrorNotice, RequireSignIn};
 use crate::error::AppError;
+use crate::platform::browser;
+use crate::present::{svg_x, RangeBar};
 use crate::state::{api, auth::AuthContext};
 use crate::weather::{fixed, format_value, Conditions, FormError, Resume, Units, WeatherQuery};
 
@@ -23,7 +25,9 @@ fn WeatherForm() -> impl IntoView {
     let units = RwSignal::new(Units::Metric);
     let loading = RwSignal::new(false);
     let form_error = RwSignal::new(None::<&'static str>);
-    let outcome = RwSignal::new(None::<Result<(Conditions, Units, String), AppError>>);
+    let outcome = RwSignal::new(None::<Result<Found, AppError>>);
+    // Read by screen readers (a polite live region): what the last lookup found.
+    let announcement = RwSignal::new(String::new());
     // Only the latest request's answer is shown; a late answer to an older one is dropped.
     let generation = StoredValue::new(0u32);
 
@@ -36,7 +40,9 @@ fn WeatherForm() -> impl IntoView {
         ) {
             Ok(q) => q,
             Err(FormError(message)) => {
+                outcome.set(None);
                 form_error.set(Some(message));
+                browser::focus("#city");
                 return;
             }
         };
@@ -47,6 +53,8 @@ fn WeatherForm() -> impl IntoView {
             units: units.get_untracked().as_str().to_owned(),
         };
         form_error.set(None);
+        outcome.set(None);
+        announcement.set(String::new());
         loading.set(true);
         generation.update_value(|g| *g += 1);
         let mine = generation.get_value();
@@ -57,7 +65,28 @@ fn WeatherForm() -> impl IntoView {
                 return;
             }
             loading.set(false);
-            outcome.set(Some(result.map(|c| (c, query.units, query.city))));
+            let place = place_label(&query);
+            let found = result.map(|conditions| Found {
+                conditions,
+                units: query.units,
+                place,
+                at: browser::now_secs() as i64,
+            });
+            if let Ok(f) = &found {
+                announcement.set(format!(
+                    "Weather for {}: {}, feels like {}.",
+                    f.place,
+                    format_value(f.conditions.temp, f.units.temperature_symbol()),
+                    format_value(f.conditions.feels_like, f.units.temperature_symbol())
+                ));
+            }
+            outcome.set(Some(found));
+            // Back from the provider mid-lookup, nothing has focus yet: start at the result.
+            if resumed {
+                browser::after_render(|| {
+                    browser::focus(".report h2, .error");
+                });
+            }
         });
     };
     let on_submit = move |ev: SubmitEvent| {
@@ -89,20 +118,29 @@ fn WeatherForm() -> impl IntoView {
         }
     }
 
+    let retry = Callback::new(move |_: ()| submit(false));
+    let city_error = move || form_error.get().is_some();
     view! {
         <h1>"Weather"</h1>
-        <form class="lookup" on:submit=on_submit novalidate>
-            <div class="field">
+        <form class="lookup card" on:submit=on_submit novalidate>
+            <div class="field grow">
                 <label for="city">"City"</label>
-                <input id="city" name="city" required autocomplete="address-level2" bind:value=city/>
+                <input id="city" name="city" required autocomplete="address-level2"
+                    aria-invalid=move || city_error().to_string()
+                    aria-describedby=move || city_error().then_some("city-error")
+                    bind:value=city/>
             </div>
-            <div class="field">
+            <div class="field narrow">
                 <label for="state">"State"</label>
-                <input id="state" name="state" maxlength="2" size="3" autocomplete="address-level1" bind:value=state/>
+                <input id="state" name="state" maxlength="2" size="3" autocomplete="address-level1"
+                    aria-describedby="state-hint" bind:value=state/>
+                <p class="field-hint" id="state-hint">"2-letter US state, optional"</p>
             </div>
-            <div class="field">
+            <div class="field narrow">
                 <label for="country">"Country"</label>
-                <input id="country" name="country" size="3" autocomplete="country" bind:value=country/>
+                <input id="country" name="country" size="3" autocomplete="country"
+                    aria-describedby="country-hint" bind:value=country/>
+                <p class="field-hint" id="country-hint">"2-letter code, e.g. US, GB"</p>
             </div>
             <div class="field">
                 <label for="units">"Units"</label>
@@ -117,31 +155,127 @@ fn WeatherForm() -> impl IntoView {
                         .collect_view()}
                 </select>
             </div>
-            <button type="submit" disabled=move || loading.get()>"Get weather"</button>
+            <button type="submit" class="primary">"Get weather"</button>
         </form>
-        {move || form_error.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
-        {move || loading.get().then(|| view! { <p role="status" class="loading">"Loading the weather…"</p> })}
-        {move || match outcome.get() {
-            None => None,
-            Some(Err(error)) => Some(view! { <ErrorNotice error/> }.into_any()),
-            Some(Ok((c, u, place))) => Some(view! { <Report conditions=c units=u place/> }.into_any()),
-        }}
+        {move || form_error.get().map(|m| view! { <p class="error form-error" id="city-error" role="alert">{m}</p> })}
+        <p class="sr-only" role="status">{move || announcement.get()}</p>
+        <div class="result-area">
+            {move || {
+                if loading.get() {
+                    return Some(view! { <Skeleton/> }.into_any());
+                }
+                match outcome.get() {
+                    None => None,
+                    Some(Err(error)) => Some(view! { <ErrorNotice error on_retry=retry/> }.into_any()),
+                    Some(Ok(found)) => Some(view! { <Report found/> }.into_any()),
+                }
+            }}
+        </div>
+    }
+}
+
+/// What a lookup found, with what it was for and when.
+#[derive(Clone)]
+struct Found {
+    conditions: Conditions,
+    units: Units,
+    place: String,
+    at: i64,
+}
+
+/// Where the result will be, the same size, while the lookup runs: nothing jumps when it lands.
+#[component]
+fn Skeleton() -> impl IntoView {
+    view! {
+        <section class="report skeleton" aria-busy="true" aria-label="Loading the weather">
+            <p class="loading">"Loading the weather…"</p>
+            <div class="bone big"></div>
+            <div class="bone bar"></div>
+            <div class="bone boxes"></div>
+        </section>
     }
 }
 
 #[component]
-fn Report(conditions: Conditions, units: Units, place: String) -> impl IntoView {
+fn Report(found: Found) -> impl IntoView {
+    let Found {
+        conditions: c,
+        units,
+        place,
+        at,
+    } = found;
     let t = units.temperature_symbol();
+    let bar = RangeBar::new(c.temp_min, c.temp_max, c.feels_like, c.temp);
+    const W: u32 = 300;
+    let x = |f: f64| svg_x(f, W);
+    let span_width = svg_x(bar.max_at - bar.min_at, W);
+    let (low, high) = if c.temp_min <= c.temp_max {
+        (c.temp_min, c.temp_max)
+    } else {
+        (c.temp_max, c.temp_min)
+    };
+    let described = format!(
+        "Temperature range bar: low {}, high {}, now {}, feels like {}.",
+        format_value(low, t),
+        format_value(high, t),
+        format_value(c.temp, t),
+        format_value(c.feels_like, t)
+    );
+    let humidity = c.humidity.clamp(0.0, 100.0);
+    // The droplet fills from the bottom: 0 % leaves it empty, 100 % fills its 16 units.
+    let fill_y = fixed(4.0 + 16.0 * (1.0 - humidity / 100.0), 1);
+    let fill_h = fixed(16.0 * humidity / 100.0, 1);
     view! {
-        <section class="report" aria-label="Current weather">
-            <h2>{place}</h2>
-            <dl>
-                <dt>"Temperature"</dt><dd>{format_value(conditions.temp, t)}</dd>
-                <dt>"Feels like"</dt><dd>{format_value(conditions.feels_like, t)}</dd>
-                <dt>"Min / max"</dt><dd>{format!("{} / {}", format_value(conditions.temp_min, t), format_value(conditions.temp_max, t))}</dd>
-                <dt>"Pressure"</dt><dd>{format!("{} hPa", fixed(conditions.pressure, 0))}</dd>
-                <dt>"Humidity"</dt><dd>{format!("{} %", fixed(conditions.humidity, 0))}</dd>
+        <section class="report card" aria-label="Current weather">
+            <div class="report-head">
+                <h2>{place}</h2>
+                <p class="as-of">"As of " <time>{browser::local_time(at, false)}</time></p>
+            </div>
+            <p class="temp">
+                <span class="temp-value">{format_value(c.temp, t)}</span>
+                <span class="feels">"Feels like " {format_value(c.feels_like, t)}</span>
+            </p>
+            <figure class="range">
+                <svg class="range-bar" viewBox="0 0 300 40" role="img" aria-label=described focusable="false">
+                    <rect class="track" x="0" y="16" width="300" height="8" rx="4"/>
+                    <rect class="span" x=x(bar.min_at) y="16" width=span_width height="8" rx="4"/>
+                    <circle class="mark-feels" cx=x(bar.feels_at) cy="20" r="7"/>
+                    <circle class="mark-now" cx=x(bar.temp_at) cy="20" r="9"/>
+                </svg>
+                <figcaption>
+                    <span><span class="key key-span" aria-hidden="true"></span>"Low " {format_value(low, t)}</span>
+                    <span><span class="key key-now" aria-hidden="true"></span>"Now " {format_value(c.temp, t)}</span>
+                    <span><span class="key key-feels" aria-hidden="true"></span>"Feels like " {format_value(c.feels_like, t)}</span>
+                    <span>"High " {format_value(high, t)}</span>
+                </figcaption>
+            </figure>
+            <dl class="tiles">
+                <div class="tile">
+                    <dt>"Humidity"</dt>
+                    <dd>
+                        <svg class="drop" viewBox="0 0 16 24" aria-hidden="true" focusable="false">
+                            <clipPath id="drop-clip"><path d="M8 2C8 2 1 11 1 15.5a7 7 0 0 0 14 0C15 11 8 2 8 2z"/></clipPath>
+                            <rect class="drop-fill" x="0" y=fill_y width="16" height=fill_h clip-path="url(#drop-clip)"/>
+                            <path class="drop-outline" d="M8 2C8 2 1 11 1 15.5a7 7 0 0 0 14 0C15 11 8 2 8 2z"/>
+                        </svg>
+                        {format!("{} %", fixed(c.humidity, 0))}
+                    </dd>
+                </div>
+                <div class="tile">
+                    <dt>"Pressure"</dt>
+                    <dd>{format!("{} hPa", fixed(c.pressure, 0))}</dd>
+                </div>
             </dl>
         </section>
     }
+}
+
+/// "Seattle, WA, US": the city as typed, the codes in capitals.
+fn place_label(query: &WeatherQuery) -> String {
+    let mut parts = vec![query.city.clone()];
+    if let Some(s) = &query.state {
+        parts.push(s.to_uppercase());
+    }
+    parts.push(query.country.to_uppercase());
+    parts.join(", ")
 }

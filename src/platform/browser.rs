@@ -178,3 +178,54 @@ pub fn add_policy(policy: &str) -> Result<(), AppError> {
         .map(|_| ())
         .map_err(|_| fail())
 }
+
+/// Sets the document's title (what the tab and screen readers announce for the page).
+pub fn set_title(title: &str) {
+    if let Some(d) = window().and_then(|w| w.document()) {
+        d.set_title(title);
+    }
+}
+
+/// Moves keyboard and screen-reader focus to the element `selector` matches, making it
+/// focusable by script only (`tabindex=-1`) if it isn't already. Returns whether it found one.
+pub fn focus(selector: &str) -> bool {
+    let Some(element) = window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector(selector).ok().flatten())
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+    else {
+        return false;
+    };
+    if !element.has_attribute("tabindex") {
+        let _ = element.set_attribute("tabindex", "-1");
+    }
+    element.focus().is_ok()
+}
+
+/// Runs `f` after the current rendering work (a zero-delay timer), e.g. to focus an element
+/// the next render creates.
+pub fn after_render(f: impl FnOnce() + 'static) {
+    let Some(w) = window() else {
+        return;
+    };
+    let f = wasm_bindgen::closure::Closure::once_into_js(f);
+    let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(f.unchecked_ref(), 0);
+}
+
+/// A moment as the user's locale and time zone write it: "Dec 1, 2026, 9:05 PM" (`date`) or
+/// "9:05 PM" (time only).
+pub fn local_time(epoch_secs: i64, date: bool) -> String {
+    let options = js_sys::Object::new();
+    let set = |k: &str, v: &str| {
+        let _ = js_sys::Reflect::set(&options, &JsValue::from_str(k), &JsValue::from_str(v));
+    };
+    if date {
+        set("dateStyle", "medium");
+    }
+    set("timeStyle", "short");
+    let when = js_sys::Date::new(&JsValue::from_f64(epoch_secs as f64 * 1000.0));
+    let locale = window()
+        .and_then(|w| w.navigator().language())
+        .unwrap_or_else(|| "en".into());
+    when.to_locale_string(&locale, &options).into()
+}

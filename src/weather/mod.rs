@@ -285,12 +285,25 @@ impl ApiError {
             ApiError::Validation(text) => text.clone(),
             ApiError::SessionExpired => "Your session has expired. Sign in again to continue.".into(),
             ApiError::Forbidden => "You don't have permission for this. Ask an administrator to grant this app the weather permissions.".into(),
-            ApiError::Server(s) => format!("The weather service is having trouble (HTTP {s}). Try again in a moment."),
-            ApiError::UnexpectedStatus(s) => format!("The weather service answered unexpectedly (HTTP {s})."),
-            ApiError::Malformed => "The weather service sent an answer this app can't read.".into(),
+            ApiError::Server(_) => "The weather service is having trouble. Try again in a moment.".into(),
+            ApiError::UnexpectedStatus(_) => "The weather service answered in a way this app doesn't understand. Try again later.".into(),
+            ApiError::Malformed => "The weather service sent an answer this app can't read. Try again later.".into(),
             ApiError::TooLarge => "The weather service sent an answer too large for this app to read.".into(),
-            ApiError::Network { origin } => format!("Couldn't reach the weather service at {origin}. Check your connection. If it persists, the service may not allow requests from this site (CORS)."),
+            ApiError::Network { .. } => "Couldn't reach the weather service. Check your connection and try again.".into(),
             ApiError::Timeout => "The weather service didn't answer in time. Try again.".into(),
+        }
+    }
+}
+
+impl ApiError {
+    /// The particulars behind the message, for a "Details" disclosure.
+    pub fn details(&self) -> Option<String> {
+        match self {
+            ApiError::Server(s) | ApiError::UnexpectedStatus(s) => Some(format!("HTTP status {s}.")),
+            ApiError::Malformed => Some("The body isn't the JSON the API contract describes.".into()),
+            ApiError::TooLarge => Some(format!("The body is over {} bytes.", wire::MAX_BODY_BYTES)),
+            ApiError::Network { origin } => Some(format!("No answer from {origin}. If it persists, the service may not allow requests from this site (CORS).")),
+            _ => None,
         }
     }
 }
@@ -583,7 +596,19 @@ mod tests {
             parse_response(302, ""),
             Err(ApiError::UnexpectedStatus(302))
         );
-        assert!(ApiError::Server(500).message().contains("HTTP 500"));
+        // The status and the address are particulars: in the details, not the message.
+        assert!(!ApiError::Server(500).message().contains("500"));
+        assert_eq!(
+            ApiError::Server(500).details().as_deref(),
+            Some("HTTP status 500.")
+        );
+        let offline = ApiError::Network {
+            origin: "http://localhost:5557".into(),
+        };
+        assert!(!offline.message().contains("localhost") && !offline.message().contains("CORS"));
+        assert!(offline
+            .details()
+            .is_some_and(|d| d.contains("http://localhost:5557")));
         let long = parse_response(400, &"y".repeat(10_000))
             .unwrap_err()
             .message();

@@ -57,6 +57,13 @@ export async function startSignIn(page) {
   await page.waitForURL((u) => u.origin !== app);
 }
 
+/** Signs out through the account menu (the button with the user's name discloses it). */
+export async function signOut(page) {
+  const menu = page.locator('.account-button');
+  if ((await menu.getAttribute('aria-expanded')) !== 'true') await menu.click();
+  await page.getByRole('button', { name: 'Sign out' }).click();
+}
+
 /** Fills the provider's sign-in form. */
 export async function submitCredentials(page, user = USERS.alice) {
   await page.getByLabel('Username').fill(user.username);

@@ -47,7 +47,13 @@ test('a server error gets a plain message', async ({ page }) => {
   await page.goto('/weather');
   await page.getByLabel('City').fill('error500');
   await page.getByRole('button', { name: 'Get weather' }).click();
-  await expect(page.getByRole('alert')).toContainText('The weather service is having trouble (HTTP 500)');
+  const alert = page.getByRole('alert');
+  await expect(alert).toContainText('The weather service is having trouble. Try again in a moment.');
+  // The status is a detail, behind a disclosure; a retry is offered.
+  await expect(alert.getByText('HTTP status 500.')).toBeHidden();
+  await alert.getByText('Details').click();
+  await expect(alert.getByText('HTTP status 500.')).toBeVisible();
+  await expect(alert.getByRole('button', { name: 'Try again' })).toBeVisible();
 });
 
 test('a token the API refuses even after renewal asks the user to sign in again', async ({ page, request }) => {

@@ -2,7 +2,7 @@
 // try everything. Each case asserts the specific message is shown, no token is stored, the API
 // is never called with a token from that attempt, and nothing panics (the fixture).
 import {
-  test, expect, startSignIn, submitCredentials, signIn, storageOf, holdsTokens, apiNextFailure,
+  test, expect, signOut, startSignIn, submitCredentials, signIn, storageOf, holdsTokens, apiNextFailure,
   idpAdmin, apiAdmin, watchTokenRequests, resetSandbox, SPA, IDP, API, TENANT,
 } from '../fixtures.mjs';
 
@@ -148,9 +148,9 @@ test.describe('token response', () => {
     ['token_type_mac', 'a token type other than Bearer'],
     ['missing_expires_in', 'missing or invalid expires_in'],
     ['absurd_expires_in', 'missing or invalid expires_in'],
-    ['status_400', 'the token endpoint answered HTTP 400'],
-    ['status_500', 'the token endpoint answered HTTP 500'],
-    ['status_429', 'the token endpoint answered HTTP 429'],
+    ['status_400', 'The token endpoint answered HTTP 400'],
+    ['status_500', 'The token endpoint answered HTTP 500'],
+    ['status_429', 'The token endpoint answered HTTP 429'],
     ['no_cors', '"Single-page application" platform'],
   ];
   for (const [mode, message] of cases) {
@@ -207,7 +207,7 @@ test.describe('ID token', () => {
   test('rotated keys are picked up by refetching the JWKS', async ({ page, request }) => {
     // Fetch and cache the old key set first, then rotate.
     await signIn(page);
-    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signOut(page);
     await page.waitForURL(`${SPA}/`);
     await arm(request, 'jwks', 'rotate');
     await startSignIn(page);
@@ -250,7 +250,7 @@ test.describe('discovery and keys', () => {
   for (const [mode, message] of [
     ['issuer_mismatch', "metadata names issuer"],
     ['malformed_json', 'metadata is unusable'],
-    ['unreachable', "Couldn't reach the identity provider"],
+    ['unreachable', "Couldn't reach the sign-in service"],
   ]) {
     test(`discovery ${mode} stops sign-in before it starts`, async ({ page, request }) => {
       await request.post(`${IDP}/__sandbox/hostile`, { data: { target: 'discovery', mode } });
@@ -481,7 +481,7 @@ test('no token, code or verifier leaks anywhere during the journey or after sign
   await check('signed in');
   expect(history.filter((u) => u.startsWith(SPA) && u.includes('code=')), 'one callback navigation').toHaveLength(1);
 
-  await page.getByRole('button', { name: 'Sign out' }).click();
+  await signOut(page);
   await page.waitForURL(`${SPA}/`);
   await check('signed out');
   const after = (await storageOf(page)).session;

@@ -1,0 +1,274 @@
+//! How things look, decided without a browser: page titles, the temperature range bar's
+//! geometry, report times ("5 min ago"). The views only place what these return.
+
+/// The document title for a route: "Weather · Nimbus".
+pub fn page_title(path: &str) -> String {
+    let page = match path.trim_end_matches('/') {
+        "" => return "Nimbus".into(),
+        "/weather" => "Weather",
+        "/reports" => "Reports",
+        p if p.ends_with("/auth/callback") => "Signing in",
+        _ => "Page not found",
+    };
+    format!("{page} · Nimbus")
+}
+
+/// Where the marks of the min / feels-like / max range bar go, as fractions (0 to 1) of the
+/// bar's width. The scale spans every value shown — feels-like may lie outside [min, max], and
+/// the API doesn't promise min ≤ max either — with a little room at each end so no mark sits on
+/// the edge.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RangeBar {
+    /// The scale's left end (the lowest value shown, less padding).
+    pub low: f64,
+    /// The scale's right end.
+    pub high: f64,
+    /// The min–max span.
+    pub min_at: f64,
+    pub max_at: f64,
+    pub feels_at: f64,
+    pub temp_at: f64,
+}
+
+impl RangeBar {
+    pub fn new(min: f64, max: f64, feels_like: f64, temp: f64) -> Self {
+        let (min, max) = if min <= max { (min, max) } else { (max, min) };
+        let lowest = min.min(feels_like).min(temp);
+        let highest = max.max(feels_like).max(temp);
+        // A span of at least one degree, padded by a tenth on each side.
+        let span = (highest - lowest).max(1.0);
+        let pad = span / 10.0;
+        let centre = (lowest + highest) / 2.0;
+        let (low, high) = if highest - lowest < 1.0 {
+            (centre - span / 2.0 - pad, centre + span / 2.0 + pad)
+        } else {
+            (lowest - pad, highest + pad)
+        };
+        let at = |v: f64| ((v - low) / (high - low)).clamp(0.0, 1.0);
+        Self {
+            low,
+            high,
+            min_at: at(min),
+            max_at: at(max),
+            feels_at: at(feels_like),
+            temp_at: at(temp),
+        }
+    }
+}
+
+/// A fraction of a bar `width` units wide, rounded to a tenth of a unit, as an SVG coordinate.
+pub fn svg_x(fraction: f64, width: u32) -> String {
+    crate::weather::fixed(fraction * f64::from(width), 1)
+}
+
+/// Seconds since the Unix epoch for an RFC 3339 / ISO 8601 date-time such as the API's
+/// `2026-12-01T21:05:09.123456+00:00` (a missing offset is read as UTC). `None` if it isn't one.
+pub fn parse_timestamp(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let num = |from: usize, len: usize| -> Option<i64> {
+        let part = b.get(from..from + len)?;
+        part.iter().try_fold(0i64, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
+        })
+    };
+    let sep = |at: usize, c: &[u8]| b.get(at).is_some_and(|x| c.contains(x));
+    if !(sep(4, b"-") && sep(7, b"-") && sep(10, b"Tt ") && sep(13, b":") && sep(16, b":")) {
+        return None;
+    }
+    let (year, month, day) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+    let (hour, minute, second) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    if !(1..=12).contains(&month)
+        || !(1..=days_in_month(year, month)).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let mut rest = &s[19..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        rest = &frac[digits..];
+    }
+    let offset = match rest {
+        "" | "Z" | "z" => 0,
+        _ => {
+            let o = rest.as_bytes();
+            let sign = match o.first() {
+                Some(b'+') => 1,
+                Some(b'-') => -1,
+                _ => return None,
+            };
+            if o.len() != 6 || o[3] != b':' {
+                return None;
+            }
+            let digits = |i: usize| -> Option<i64> {
+                let (a, b) = (o[i], o[i + 1]);
+                (a.is_ascii_digit() && b.is_ascii_digit())
+                    .then(|| i64::from(a - b'0') * 10 + i64::from(b - b'0'))
+            };
+            let (h, m) = (digits(1)?, digits(4)?);
+            if h > 23 || m > 59 {
+                return None;
+            }
+            sign * (h * 3600 + m * 60)
+        }
+    };
+    let days = days_from_civil(year, month, day);
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second.min(59) - offset)
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// How long ago `then` was, as people say it: "just now", "5 min ago", "3 h ago", "2 days
+/// ago". A time in the future (a clock ahead of ours) reads "just now".
+pub fn relative_time(now: i64, then: i64) -> String {
+    let ago = now.saturating_sub(then);
+    match ago {
+        i64::MIN..=44 => "just now".into(),
+        45..=3_569 => format!("{} min ago", ((ago + 30) / 60).max(1)),
+        3_570..=86_399 => format!("{} h ago", ((ago + 1_800) / 3_600).clamp(1, 23)),
+        86_400..=172_799 => "yesterday".into(),
+        _ => format!("{} days ago", ago / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_name_the_page() {
+        assert_eq!(page_title("/"), "Nimbus");
+        assert_eq!(page_title("/weather"), "Weather · Nimbus");
+        assert_eq!(page_title("/reports/"), "Reports · Nimbus");
+        assert_eq!(page_title("/auth/callback"), "Signing in · Nimbus");
+        assert_eq!(page_title("/nope"), "Page not found · Nimbus");
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    #[test]
+    fn range_bar_places_marks_on_a_scale_spanning_every_value() {
+        // min 10, max 20, feels 15, now 12: scale 9..21 (10 % padding of the 10° span).
+        let bar = RangeBar::new(10.0, 20.0, 15.0, 12.0);
+        assert!(close(bar.low, 9.0) && close(bar.high, 21.0));
+        assert!(close(bar.min_at, 1.0 / 12.0));
+        assert!(close(bar.max_at, 11.0 / 12.0));
+        assert!(close(bar.feels_at, 0.5));
+        assert!(close(bar.temp_at, 3.0 / 12.0));
+    }
+
+    #[test]
+    fn feels_like_below_the_minimum_widens_the_scale_to_the_left() {
+        // Wind chill: feels -5 with min 0, max 10, now 4. Scale -6.5..11.5 (span 15, pad 1.5).
+        let bar = RangeBar::new(0.0, 10.0, -5.0, 4.0);
+        assert!(close(bar.low, -6.5) && close(bar.high, 11.5));
+        assert!(close(bar.feels_at, 1.5 / 18.0));
+        assert!(bar.feels_at < bar.min_at);
+        assert!(close(bar.min_at, 6.5 / 18.0));
+        assert!(close(bar.max_at, 16.5 / 18.0));
+        assert!(close(bar.temp_at, 10.5 / 18.0));
+    }
+
+    #[test]
+    fn feels_like_above_the_maximum_widens_the_scale_to_the_right() {
+        let bar = RangeBar::new(20.0, 30.0, 38.0, 29.0);
+        assert!(bar.feels_at > bar.max_at);
+        assert!(close(bar.high, 39.8) && close(bar.low, 18.2));
+        assert!(close(bar.feels_at, 19.8 / 21.6));
+    }
+
+    #[test]
+    fn equal_values_sit_in_the_middle_of_a_one_degree_scale() {
+        let bar = RangeBar::new(5.0, 5.0, 5.0, 5.0);
+        assert!(close(bar.low, 4.4) && close(bar.high, 5.6));
+        for at in [bar.min_at, bar.max_at, bar.feels_at, bar.temp_at] {
+            assert!(close(at, 0.5));
+        }
+    }
+
+    #[test]
+    fn a_swapped_min_and_max_still_draws_a_span() {
+        let bar = RangeBar::new(20.0, 10.0, 15.0, 15.0);
+        assert!(bar.min_at < bar.max_at);
+        assert!(close(bar.min_at, 1.0 / 12.0));
+    }
+
+    #[test]
+    fn svg_coordinates_have_one_decimal() {
+        assert_eq!(svg_x(0.5, 300), "150.0");
+        assert_eq!(svg_x(1.0 / 12.0, 300), "25.0");
+        assert_eq!(svg_x(1.5 / 18.0, 300), "25.0");
+        assert_eq!(svg_x(0.0, 300), "0.0");
+    }
+
+    #[test]
+    fn timestamps_are_read_with_their_offset() {
+        assert_eq!(parse_timestamp("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            parse_timestamp("2026-12-01T21:05:09.123456+00:00"),
+            Some(1_796_159_109)
+        );
+        assert_eq!(
+            parse_timestamp("2026-12-01T22:05:09+01:00"),
+            Some(1_796_159_109)
+        );
+        assert_eq!(parse_timestamp("2026-12-01T21:05:09"), Some(1_796_159_109));
+        assert_eq!(parse_timestamp("2024-02-29T00:00:00Z"), Some(1_709_164_800));
+        for bad in [
+            "",
+            "yesterday",
+            "2026-13-01T00:00:00Z",
+            "2026-02-30T00:00:00Z",
+            "2023-02-29T00:00:00Z",
+            "2026-12-01T24:00:00Z",
+            "2026-12-01T21:05:09.+00:00",
+            "2026-12-01T21:05:09+0000",
+            "2026-12-01T21:05:09 UTC",
+            "2026-12-01T21:05:09+24:00",
+            "2026-12-01T21:05",
+            "２026-12-01T21:05:09Z",
+        ] {
+            assert_eq!(parse_timestamp(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn relative_times_read_as_people_say_them() {
+        let now = 1_000_000;
+        assert_eq!(relative_time(now, now), "just now");
+        assert_eq!(relative_time(now, now + 600), "just now");
+        assert_eq!(relative_time(now, now - 44), "just now");
+        assert_eq!(relative_time(now, now - 45), "1 min ago");
+        assert_eq!(relative_time(now, now - 5 * 60), "5 min ago");
+        assert_eq!(relative_time(now, now - 59 * 60), "59 min ago");
+        assert_eq!(relative_time(now, now - 3_600), "1 h ago");
+        assert_eq!(relative_time(now, now - 5 * 3_600 - 100), "5 h ago");
+        assert_eq!(relative_time(now, now - 86_400), "yesterday");
+        assert_eq!(relative_time(now, now - 3 * 86_400), "3 days ago");
+    }
+}
