@@ -61,6 +61,49 @@ pub fn svg_x(fraction: f64, width: u32) -> String {
     crate::weather::fixed(fraction * f64::from(width), 1)
 }
 
+/// The range bar as SVG markup, `width` by 40 units: the track, the min–max span, and the
+/// feels-like and current-temperature marks. Only numbers go in (no text), so the markup is
+/// fixed but for coordinates; the text alternative belongs on the element that holds it.
+pub fn range_bar_svg(bar: &RangeBar, width: u32) -> String {
+    let x = |f: f64| svg_x(f, width);
+    format!(
+        concat!(
+            r#"<svg viewBox="0 0 {w} 40" aria-hidden="true" focusable="false">"#,
+            r#"<rect class="track" x="0" y="16" width="{w}" height="8" rx="4"/>"#,
+            r#"<rect class="span" x="{min}" y="16" width="{span}" height="8" rx="4"/>"#,
+            r#"<circle class="mark-feels" cx="{feels}" cy="20" r="7"/>"#,
+            r#"<circle class="mark-now" cx="{now}" cy="20" r="9"/>"#,
+            "</svg>"
+        ),
+        w = width,
+        min = x(bar.min_at),
+        span = x(bar.max_at - bar.min_at),
+        feels = x(bar.feels_at),
+        now = x(bar.temp_at),
+    )
+}
+
+/// A water drop filled from the bottom to `humidity` percent (clamped to 0–100).
+pub fn humidity_drop_svg(humidity: f64) -> String {
+    let h = if humidity.is_nan() {
+        0.0
+    } else {
+        humidity.clamp(0.0, 100.0)
+    };
+    const DROP: &str = "M8 2C8 2 1 11 1 15.5a7 7 0 0 0 14 0C15 11 8 2 8 2z";
+    format!(
+        concat!(
+            r#"<svg class="drop" viewBox="0 0 16 24" aria-hidden="true" focusable="false">"#,
+            r#"<clipPath id="drop-clip"><path d="{d}"/></clipPath>"#,
+            r#"<rect class="drop-fill" x="0" y="{y}" width="16" height="{h}" clip-path="url(#drop-clip)"/>"#,
+            r#"<path class="drop-outline" d="{d}"/></svg>"#
+        ),
+        d = DROP,
+        y = crate::weather::fixed(22.5 - 21.0 * h / 100.0, 1),
+        h = crate::weather::fixed(21.0 * h / 100.0, 1),
+    )
+}
+
 /// Seconds since the Unix epoch for an RFC 3339 / ISO 8601 date-time such as the API's
 /// `2026-12-01T21:05:09.123456+00:00` (a missing offset is read as UTC). `None` if it isn't one.
 pub fn parse_timestamp(s: &str) -> Option<i64> {
@@ -224,6 +267,44 @@ mod tests {
         assert_eq!(svg_x(1.0 / 12.0, 300), "25.0");
         assert_eq!(svg_x(1.5 / 18.0, 300), "25.0");
         assert_eq!(svg_x(0.0, 300), "0.0");
+    }
+
+    #[test]
+    fn range_bar_markup_places_the_marks() {
+        let svg = range_bar_svg(&RangeBar::new(10.0, 20.0, 15.0, 12.0), 300);
+        assert!(
+            svg.contains(r#"<rect class="span" x="25.0" y="16" width="250.0""#),
+            "{svg}"
+        );
+        assert!(
+            svg.contains(r#"<circle class="mark-feels" cx="150.0""#),
+            "{svg}"
+        );
+        assert!(
+            svg.contains(r#"<circle class="mark-now" cx="75.0""#),
+            "{svg}"
+        );
+        assert!(svg.starts_with("<svg ") && svg.ends_with("</svg>"));
+    }
+
+    #[test]
+    fn the_drop_fills_to_the_humidity() {
+        let full = humidity_drop_svg(100.0);
+        assert!(
+            full.contains(r#"y="1.5" width="16" height="21.0""#),
+            "{full}"
+        );
+        let empty = humidity_drop_svg(-5.0);
+        assert!(
+            empty.contains(r#"y="22.5" width="16" height="0.0""#),
+            "{empty}"
+        );
+        let half = humidity_drop_svg(50.0);
+        assert!(
+            half.contains(r#"y="12.0" width="16" height="10.5""#),
+            "{half}"
+        );
+        assert!(humidity_drop_svg(f64::NAN).contains(r#"height="0.0""#));
     }
 
     #[test]

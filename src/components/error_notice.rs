@@ -49,10 +49,7 @@ pub fn ErrorNotice(
     });
     view! {
         <div class="error" role="alert">
-            <svg class="icon" viewBox="0 0 20 20" aria-hidden="true" focusable="false">
-                <circle cx="10" cy="10" r="9"/>
-                <path d="M10 5v6M10 13.5v1.5"/>
-            </svg>
+            <span class="pic" inner_html=crate::components::ALERT_ICON></span>
             <div class="error-body">
                 <p>{error.message}</p>
                 {details}

@@ -136,7 +136,7 @@ fn AccountMenu(account: Account, error: RwSignal<Option<AppError>>) -> impl Into
             >
                 <span class="avatar" aria-hidden="true">{initial}</span>
                 <span class="who">{account.name.clone()}</span>
-                <svg class="chevron" viewBox="0 0 12 12" aria-hidden="true"><path d="M2 4l4 4 4-4"/></svg>
+                <span class="pic" inner_html=crate::components::CHEVRON></span>
             </button>
             <div id="account-panel" class="panel" hidden=move || !open.get()>
                 <dl>

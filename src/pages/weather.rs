@@ -7,7 +7,7 @@ use leptos::task::spawn_local;
 use crate::components::{ErrorNotice, RequireSignIn};
 use crate::error::AppError;
 use crate::platform::browser;
-use crate::present::{svg_x, RangeBar};
+use crate::present::{humidity_drop_svg, range_bar_svg, RangeBar};
 use crate::state::{api, auth::AuthContext};
 use crate::weather::{fixed, format_value, Conditions, FormError, Resume, Units, WeatherQuery};
 
@@ -206,9 +206,6 @@ fn Report(found: Found) -> impl IntoView {
     } = found;
     let t = units.temperature_symbol();
     let bar = RangeBar::new(c.temp_min, c.temp_max, c.feels_like, c.temp);
-    const W: u32 = 300;
-    let x = |f: f64| svg_x(f, W);
-    let span_width = svg_x(bar.max_at - bar.min_at, W);
     let (low, high) = if c.temp_min <= c.temp_max {
         (c.temp_min, c.temp_max)
     } else {
@@ -221,10 +218,6 @@ fn Report(found: Found) -> impl IntoView {
         format_value(c.temp, t),
         format_value(c.feels_like, t)
     );
-    let humidity = c.humidity.clamp(0.0, 100.0);
-    // The droplet fills from the bottom: 0 % leaves it empty, 100 % fills its 16 units.
-    let fill_y = fixed(4.0 + 16.0 * (1.0 - humidity / 100.0), 1);
-    let fill_h = fixed(16.0 * humidity / 100.0, 1);
     view! {
         <section class="report card" aria-label="Current weather">
             <div class="report-head">
@@ -236,12 +229,7 @@ fn Report(found: Found) -> impl IntoView {
                 <span class="feels">"Feels like " {format_value(c.feels_like, t)}</span>
             </p>
             <figure class="range">
-                <svg class="range-bar" viewBox="0 0 300 40" role="img" aria-label=described focusable="false">
-                    <rect class="track" x="0" y="16" width="300" height="8" rx="4"/>
-                    <rect class="span" x=x(bar.min_at) y="16" width=span_width height="8" rx="4"/>
-                    <circle class="mark-feels" cx=x(bar.feels_at) cy="20" r="7"/>
-                    <circle class="mark-now" cx=x(bar.temp_at) cy="20" r="9"/>
-                </svg>
+                <div class="range-bar" role="img" aria-label=described inner_html=range_bar_svg(&bar, 300)></div>
                 <figcaption>
                     <span><span class="key key-span" aria-hidden="true"></span>"Low " {format_value(low, t)}</span>
                     <span><span class="key key-now" aria-hidden="true"></span>"Now " {format_value(c.temp, t)}</span>
@@ -253,11 +241,7 @@ fn Report(found: Found) -> impl IntoView {
                 <div class="tile">
                     <dt>"Humidity"</dt>
                     <dd>
-                        <svg class="drop" viewBox="0 0 16 24" aria-hidden="true" focusable="false">
-                            <clipPath id="drop-clip"><path d="M8 2C8 2 1 11 1 15.5a7 7 0 0 0 14 0C15 11 8 2 8 2z"/></clipPath>
-                            <rect class="drop-fill" x="0" y=fill_y width="16" height=fill_h clip-path="url(#drop-clip)"/>
-                            <path class="drop-outline" d="M8 2C8 2 1 11 1 15.5a7 7 0 0 0 14 0C15 11 8 2 8 2z"/>
-                        </svg>
+                        <span class="pic" inner_html=humidity_drop_svg(c.humidity)></span>
                         {format!("{} %", fixed(c.humidity, 0))}
                     </dd>
                 </div>

@@ -112,20 +112,33 @@ class FirefoxTab extends Tab {
   }
 
   async goto(url) {
+    await this.toFront();
     await this.page.goto(url, { waitUntil: 'load' });
   }
 
   async reload() {
+    await this.toFront();
     await this.page.reload({ waitUntil: 'load' });
   }
 
+  /** A person clicks and types in the tab in front. (Input into a background tab also works in
+   *  Firefox, but each click then waits ~8 s for a frame the hidden tab doesn't render.) */
+  async toFront() {
+    if (this.session.front !== this) {
+      await this.page.bringToFront();
+      this.session.front = this;
+    }
+  }
+
   async click(q, what) {
+    await this.toFront();
     const el = await this.waitForElement(q, what);
     await el.click();
     await el.dispose();
   }
 
   async fill(q, value, what) {
+    await this.toFront();
     const el = await this.waitForElement(q, what);
     await el.focus();
     await el.evaluate((e) => e.select()); // typing replaces what the field held
@@ -134,6 +147,7 @@ class FirefoxTab extends Tab {
   }
 
   async select(q, value, what) {
+    await this.toFront();
     const el = await this.waitForElement(q, what);
     await el.select(value);
     await el.dispose();
@@ -152,7 +166,9 @@ class FirefoxSession {
   }
 
   async newTab() {
-    return new FirefoxTab(this, await this.context.newPage()).init();
+    const tab = await new FirefoxTab(this, await this.context.newPage()).init();
+    this.front = tab; // a new tab opens in front
+    return tab;
   }
 
   async close() {

@@ -40,6 +40,7 @@ export function sandbox(env) {
       await admin(env.api, 'POST', 'reset', {});
     },
     idpConfig: (body) => admin(env.idp, 'POST', 'config', body),
+    hostile: (body) => admin(env.idp, 'POST', 'hostile', body),
     idpStats: () => admin(env.idp, 'GET', 'stats'),
     apiStats: () => admin(env.api, 'GET', 'stats'),
   };
@@ -373,5 +374,33 @@ export async function staySignedIn({ newSession, env, step }) {
   await session.close();
 }
 
-export const FLOWS = { journey, 'stay-signed-in': staySignedIn };
+/**
+ * A forged ID-token signature is refused: the provider signs the next ID token with the wrong
+ * key, and this engine's WebCrypto RSASSA-PKCS1-v1_5 verify must say no (a happy path alone
+ * can't tell a verify that works from one that accepts anything).
+ */
+export async function refusedSignature({ newSession, env, step }) {
+  const sb = sandbox(env);
+  await sb.reset();
+  await sb.hostile({ target: 'id_token', mode: 'bad_signature' });
+  const session = await newSession();
+  const tab = await session.newTab();
+  await step('an ID token with a bad signature is refused, nothing kept', async () => {
+    await tab.goto(`${env.spa}/`);
+    await probeConsole(tab);
+    await startSignIn(tab, env);
+    await submitCredentials(tab);
+    await tab.waitForUrl(`back on ${env.spa}/auth/callback`, (u) => u.origin === env.spa && u.pathname === '/auth/callback');
+    await tab.waitFor('an alert saying the signature is not valid', textOfElement, [{ role: 'alert' }],
+      (t) => t?.includes("The ID token's signature is not valid"));
+    check(!holdsTokens(await tab.eval(storage)), 'no token stored');
+    check(!/code=|state=/.test(await tab.url()), 'no code or state left in the address bar', await tab.url());
+    check(!(await tab.eval(headerText)).includes(USERS.alice.name), 'nobody signed in');
+    const api = await sb.apiStats();
+    check(api.requests === 0, 'the API was never called', api);
+  });
+  await session.close();
+}
+
+export const FLOWS = { journey, 'stay-signed-in': staySignedIn, 'refused-signature': refusedSignature };
 export { TIMEOUT };

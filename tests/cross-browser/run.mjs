@@ -7,7 +7,7 @@
 // starts all three around a run). Reads the deployment's config.json from $NIMBUS_DIST
 // (default dist) for the provider, API and client id.
 //
-// Usage: node tests/cross-browser/run.mjs [--engine firefox|webkit]... [--flow journey|stay-signed-in]...
+// Usage: node tests/cross-browser/run.mjs [--engine firefox|webkit]... [--flow journey|stay-signed-in|refused-signature]...
 //   XB_TIMEOUT_SCALE=2  doubles every deadline; FIREFOX_PATH, WEBKIT_DRIVER_PATH,
 //   XB_WEBKIT_DRIVER_PORT (default 8090) override the defaults.
 // Exits non-zero when any step fails, an engine can't start, or a page logged a Rust panic, an
@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { ENGINES, TIMEOUT } from './drivers.mjs';
-import { FLOWS, isProbeLine } from './flows.mjs';
+import { FLOWS, isProbeLine, sandbox } from './flows.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -136,6 +136,7 @@ const started = Date.now();
 await preflight();
 log(`cross-browser: ${engineNames.join(', ')} × ${flowNames.join(', ')} against ${env.spa} (provider ${env.idp}, API ${env.api})`);
 for (const name of engineNames) await runEngine(name);
+await sandbox(env).reset(); // default lifetimes, no armed misbehaviour, for whatever runs next
 
 log('\nsummary');
 for (const r of results) log(`  ${r.ok ? 'ok  ' : 'FAIL'} ${r.engine.padEnd(8)} ${r.flow.padEnd(16)} ${secs(r.ms)}${r.ok ? '' : `  ${r.error.split('\n')[0]}`}`);
