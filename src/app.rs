@@ -31,9 +31,11 @@ pub fn App() -> impl IntoView {
 
 #[component]
 fn Shell(config: Config) -> impl IntoView {
+    // Routes, links and navigation live under the base path (`/nimbus/...` on a sub-path).
+    let base = crate::url::router_base(&config.base_path);
     provide_context(AuthContext::new(config));
     view! {
-        <Router>
+        <Router base>
             <Header/>
             <main class="page">
                 <FlatRoutes fallback=NotFound>
