@@ -17,6 +17,12 @@ export const test = base.extend({
   // Where this project's deployment lives: the same dist/ is served on :8080 with the shipped
   // config.json (http sandbox) and on :8081 with another one (https sandbox, another client id).
   spaOrigin: [SPA, { option: true }],
+  // Where on that origin the app lives: `/`, or a sub-path such as `/nimbus/` (its <base href>).
+  spaBase: ['/', { option: true }],
+  // The app's home URL: spaOrigin + spaBase.
+  app: async ({ spaOrigin, spaBase }, use) => use(`${spaOrigin}${spaBase}`),
+  // For the nginx projects: the deployment's folder under target/nginx/ (scripts/sandbox.sh).
+  nginxSite: [null, { option: true }],
   idpOrigin: [IDP, { option: true }],
   apiOrigin: [API, { option: true }],
   clientId: [CLIENT_ID, { option: true }],
@@ -64,14 +70,27 @@ export async function submitCredentials(page, user = USERS.alice) {
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
 
-/** Full sign-in from the app's home page; returns when the user's name is shown. */
+/** Full sign-in from the app's home page (`./`: the project's baseURL, with any base path);
+ *  returns when the user's name is shown. */
 export async function signIn(page, user = USERS.alice) {
-  await page.goto('/');
+  await page.goto('./');
   const app = new URL(page.url()).origin;
   await startSignIn(page);
   await submitCredentials(page, user);
-  await page.waitForURL((u) => u.origin === app && !u.pathname.startsWith('/auth/'));
+  await page.waitForURL((u) => u.origin === app && !u.pathname.includes('/auth/'));
   await expect(page.getByText(user.name).first()).toBeVisible();
+}
+
+/** Clicks "Sign out": directly where the header shows it, else in the account menu (a button
+ *  naming the user, with aria-haspopup). */
+export async function signOut(page) {
+  const direct = page.getByRole('button', { name: 'Sign out' });
+  if (!(await direct.isVisible())) {
+    await page.locator('button[aria-haspopup]').first().click();
+    await page.getByRole('menuitem', { name: 'Sign out' }).or(page.getByRole('button', { name: 'Sign out' })).first().click();
+    return;
+  }
+  await direct.click();
 }
 
 /** Everything in this tab's sessionStorage and localStorage. */
