@@ -303,6 +303,14 @@ pub fn router_base(base_path: &str) -> String {
     base_path.trim_end_matches('/').to_owned()
 }
 
+/// A link to one of the app's routes (`/`, `/weather`, ...) for an app deployed at `base_path`:
+/// `/nimbus/` + `/weather` is `/nimbus/weather`, and the home route is the base itself, with its
+/// slash. (leptos_router 0.8's `<A>` takes an href that starts with `/` as it is, without its
+/// `<Router base>`.)
+pub fn route_href(base_path: &str, route: &str) -> String {
+    format!("{base_path}{}", route.strip_prefix('/').unwrap_or(route))
+}
+
 /// Whether a path (no query or fragment) lies under `base_path`: the base itself, the base
 /// without its trailing slash (`/nimbus` for `/nimbus/`, where leptos_router puts its home), or
 /// anything inside it.
@@ -518,6 +526,10 @@ mod tests {
         ] {
             assert_eq!(base_path_of(odd), "/", "{odd:?}");
         }
+        assert_eq!(route_href("/", "/"), "/");
+        assert_eq!(route_href("/", "/weather"), "/weather");
+        assert_eq!(route_href("/nimbus/", "/"), "/nimbus/");
+        assert_eq!(route_href("/nimbus/", "/weather"), "/nimbus/weather");
         assert_eq!(router_base("/"), "");
         assert_eq!(router_base("/nimbus/"), "/nimbus");
     }

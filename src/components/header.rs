@@ -45,10 +45,10 @@ pub fn Header() -> impl IntoView {
     };
     view! {
         <header class="top">
-            <A href="/" attr:class="brand">"Nimbus"</A>
+            <A href=browser::href("/") attr:class="brand">"Nimbus"</A>
             <nav aria-label="Main">
-                <A href="/weather">"Weather"</A>
-                <A href="/reports">"Reports"</A>
+                <A href=browser::href("/weather")>"Weather"</A>
+                <A href=browser::href("/reports")>"Reports"</A>
             </nav>
             <div class="account">
                 {move || match auth.account.get() {

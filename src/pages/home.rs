@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::platform::browser;
 use crate::state::auth::AuthContext;
 
 #[component]
@@ -9,7 +10,9 @@ pub fn Home() -> impl IntoView {
     move || match auth.account.get() {
         Some(account) => view! {
             <h1>"Welcome, " {account.name}</h1>
-            <p>"You're signed in. " <A href="/weather">"Check the weather"</A> "."</p>
+            <p>
+                "You're signed in. " <A href=browser::href("/weather")>"Check the weather"</A> "."
+            </p>
         }
         .into_any(),
         None => view! {

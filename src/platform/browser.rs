@@ -109,6 +109,12 @@ pub fn base_path() -> String {
     crate::url::base_path_of(&base_uri())
 }
 
+/// The href of one of the app's routes under the base path: use it for every `<A href>`
+/// (`href("/weather")` is `/nimbus/weather` when the app lives under `/nimbus/`).
+pub fn href(route: &str) -> String {
+    crate::url::route_href(&base_path(), route)
+}
+
 /// Resolves after `ms` milliseconds (`setTimeout`).
 pub async fn sleep_ms(ms: u32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
