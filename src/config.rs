@@ -236,10 +236,15 @@ pub fn parse_config_at(body: &str, origin: &str, base_path: &str) -> Result<Conf
     let callback_path = callback_path_in(base_path);
     // Kept as origin + path, spelled exactly like the page's origin: the provider compares
     // redirect URIs as strings.
+    // The path as written, trailing slash included (`{origin}/nimbus/` is not `{origin}/nimbus`
+    // to the provider); an empty path is `/`, as browsers spell it.
     let same_origin = |value: &str, field: &str| -> Result<String, ConfigError> {
-        let checked = url_field(value, field)?;
-        match parse_absolute(&checked) {
-            Some(u) if u.origin() == origin => Ok(format!("{}{}", u.origin(), u.path)),
+        url_field(value, field)?;
+        match parse_absolute(value) {
+            Some(u) if u.origin() == origin => {
+                let path = if u.path.is_empty() { "/" } else { &u.path };
+                Ok(format!("{}{path}", u.origin()))
+            }
             _ => Err(ConfigError::new(
                 field,
                 format!("must be on this site's origin ({origin})"),
@@ -373,6 +378,18 @@ mod tests {
                 e.message()
             );
         }
+        // As registered: the trailing slash stays (and the root gets one).
+        let mut v = sample();
+        v["post_logout_redirect_uri"] = "http://localhost:8080/nimbus/".into();
+        assert_eq!(
+            at(&v).unwrap().post_logout_redirect_uri,
+            "http://localhost:8080/nimbus/"
+        );
+        v["post_logout_redirect_uri"] = "http://localhost:8080".into();
+        assert_eq!(
+            at(&v).unwrap().post_logout_redirect_uri,
+            "http://localhost:8080/"
+        );
         let mut v = sample();
         v["post_logout_redirect_uri"] = "http://localhost:8080/signed-out.html".into();
         assert_eq!(

@@ -145,3 +145,34 @@ test('a second visit with a warm HTTP cache downloads only index.html and config
   const again = await visit(second);
   expect(again).toEqual([base, `${base}config.json`].sort());
 });
+
+test('the other hosts\' files carry the same policy, headers and cache rules', async ({ request, app, spaBase, nginxSite }) => {
+  // Generated from the same deployed copy as the nginx.conf served above (no hand copies):
+  // the policy nginx sends, the hashed names index.html loads, the base path.
+  const csp = (await request.get(app)).headers()['content-security-policy'];
+  const html = deployed(nginxSite, spaBase, 'index.html');
+  const hashed = assetsOf(html, app).map((u) => new URL(u).pathname);
+  expect(hashed.length).toBeGreaterThanOrEqual(3);
+
+  const headers = deployed(nginxSite, spaBase, '_headers');
+  expect(headers).toContain(`${spaBase}*\n  Content-Security-Policy: ${csp}\n`);
+  for (const h of ['Referrer-Policy: no-referrer', 'X-Content-Type-Options: nosniff', 'Cross-Origin-Opener-Policy: same-origin', 'Strict-Transport-Security: max-age=31536000']) {
+    expect(headers).toContain(`  ${h}\n`);
+  }
+  for (const path of hashed) expect(headers).toContain(`${path}\n  Cache-Control: ${IMMUTABLE}\n`);
+  for (const path of [spaBase, `${spaBase}index.html`, `${spaBase}config.json`]) expect(headers).toContain(`${path}\n  Cache-Control: no-cache\n`);
+
+  const redirects = deployed(nginxSite, spaBase, '_redirects');
+  for (const route of ['weather', 'reports', 'auth/callback']) expect(redirects).toContain(`${spaBase}${route}  ${spaBase}index.html  200\n`);
+  expect(redirects, 'no catch-all that would answer for a missing .wasm').not.toMatch(/\*/);
+
+  const swa = JSON.parse(deployed(nginxSite, spaBase, 'staticwebapp.config.json'));
+  expect(swa.navigationFallback.rewrite).toBe(`${spaBase}index.html`);
+  expect(swa.globalHeaders['Content-Security-Policy']).toBe(csp);
+  expect(swa.globalHeaders['Cross-Origin-Opener-Policy']).toBe('same-origin');
+  expect(swa.routes.filter((r) => r.headers['Cache-Control'] === IMMUTABLE).map((r) => r.route).sort()).toEqual([...hashed].sort());
+  expect(swa.routes.at(-1)).toEqual({ route: `${spaBase}*`, headers: { 'Cache-Control': 'no-cache' } });
+
+  // GitHub Pages: 404.html is the app itself.
+  expect(deployed(nginxSite, spaBase, '404.html')).toBe(html);
+});
