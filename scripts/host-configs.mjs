@@ -79,7 +79,7 @@ export function nginxConf({ base, csp, hashed }) {
   const out = [
     GENERATED('#'),
     `# Nimbus at ${base}: \`include\` this file inside a \`server { }\` block whose \`root\` is the`,
-    base === '/' ? '# folder holding these files.' : `# folder holding these files in ${base.slice(1)} (files at <root>${base}).`,
+    base === '/' ? '# folder holding these files.' : `# folder above ${base.slice(1)} (these files at <root>${base}).`,
     '# Every response carries the security headers; HSTS only over https (on a TLS-terminating',
     '# proxy in front, set it there). Debian\'s /etc/nginx/mime.types maps .wasm to application/wasm.',
     '',
