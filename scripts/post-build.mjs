@@ -1,6 +1,7 @@
 // Trunk's post_build hook (release only): minifies wasm-bindgen's JS glue with esbuild and
 // updates its Subresource Integrity hash in index.html, then writes the Content-Security-Policy
-// (scripts/csp.mjs). Runs in Trunk's staging folder, before dist/ is replaced.
+// and the host configuration (scripts/csp.mjs, scripts/host-configs.mjs). Runs in Trunk's
+// staging folder, before dist/ is replaced.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

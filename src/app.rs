@@ -36,9 +36,11 @@ pub fn App() -> impl IntoView {
 
 #[component]
 fn Shell(config: Config) -> impl IntoView {
+    // Routes, links and navigation live under the base path (`/nimbus/...` on a sub-path).
+    let base = crate::url::router_base(&config.base_path);
     provide_context(AuthContext::new(config));
     view! {
-        <Router>
+        <Router base>
             <a class="skip" href="#main" on:click=|ev| {
                 ev.prevent_default();
                 browser::focus("main h1");
@@ -65,7 +67,7 @@ fn RouteChanges() -> impl IntoView {
     let location = use_location();
     Effect::new(move |previous: Option<String>| {
         let path = location.pathname.get();
-        browser::set_title(&crate::present::page_title(&path));
+        browser::set_title(&crate::present::page_title(&path, &browser::base_path()));
         if previous.is_some_and(|p| p != path) {
             browser::after_render(|| {
                 browser::focus("main h1");

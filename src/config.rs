@@ -7,8 +7,14 @@ use serde_json::Value;
 use crate::url::parse_absolute;
 use crate::wire::{self, Member};
 
-/// Where the app's router finishes a sign-in; the redirect URI must point here.
+/// Where the app's router finishes a sign-in (a route, below the base path); the redirect URI
+/// must point here.
 pub const CALLBACK_PATH: &str = "/auth/callback";
+
+/// The callback's path on the site for an app deployed at `base_path` (`/` or e.g. `/nimbus/`).
+pub fn callback_path_in(base_path: &str) -> String {
+    format!("{}{}", base_path.trim_end_matches('/'), CALLBACK_PATH)
+}
 
 /// The weather API this client calls.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +35,9 @@ pub struct Config {
     pub client_id: String,
     pub redirect_uri: String,
     pub post_logout_redirect_uri: String,
+    /// Where the app is deployed on its origin: `/`, or a sub-path such as `/nimbus/` (always
+    /// with both slashes). Read from `index.html`'s `<base href>` at run time, not config.json.
+    pub base_path: String,
     pub api: ApiConfig,
     /// When not empty, only these tenant ids may sign in (multi-tenant authorities).
     pub allowed_tenants: Vec<String>,
@@ -183,8 +192,15 @@ fn scope_field(value: &str, field: &str) -> Result<String, ConfigError> {
     Ok(value.to_owned())
 }
 
-/// Parses `config.json`. `origin` is the page's origin, for the redirect URI defaults.
+/// Parses `config.json` for an app at the root of `origin` (the page's origin, for the redirect
+/// URI defaults).
 pub fn parse_config(body: &str, origin: &str) -> Result<Config, ConfigError> {
+    parse_config_at(body, origin, "/")
+}
+
+/// Parses `config.json` for an app deployed at `base_path` on `origin` (see
+/// [`crate::url::base_path_of`]): the redirect URIs default to, and must stay under, the base.
+pub fn parse_config_at(body: &str, origin: &str, base_path: &str) -> Result<Config, ConfigError> {
     if wire::too_large(body) {
         return Err(ConfigError::new(
             "",
@@ -217,12 +233,18 @@ pub fn parse_config(body: &str, origin: &str) -> Result<Config, ConfigError> {
             "must be the application (client) ID, e.g. a GUID",
         ));
     }
+    let callback_path = callback_path_in(base_path);
     // Kept as origin + path, spelled exactly like the page's origin: the provider compares
     // redirect URIs as strings.
+    // The path as written, trailing slash included (`{origin}/nimbus/` is not `{origin}/nimbus`
+    // to the provider); an empty path is `/`, as browsers spell it.
     let same_origin = |value: &str, field: &str| -> Result<String, ConfigError> {
-        let checked = url_field(value, field)?;
-        match parse_absolute(&checked) {
-            Some(u) if u.origin() == origin => Ok(format!("{}{}", u.origin(), u.path)),
+        url_field(value, field)?;
+        match parse_absolute(value) {
+            Some(u) if u.origin() == origin => {
+                let path = if u.path.is_empty() { "/" } else { &u.path };
+                Ok(format!("{}{path}", u.origin()))
+            }
             _ => Err(ConfigError::new(
                 field,
                 format!("must be on this site's origin ({origin})"),
@@ -232,20 +254,22 @@ pub fn parse_config(body: &str, origin: &str) -> Result<Config, ConfigError> {
     let redirect_uri = match string(&raw.redirect_uri, "redirect_uri")? {
         Some(v) => {
             let uri = same_origin(v, "redirect_uri")?;
-            if parse_absolute(&uri).map(|u| u.path).as_deref() != Some(CALLBACK_PATH) {
+            if parse_absolute(&uri).map(|u| u.path) != Some(callback_path.clone()) {
                 return Err(ConfigError::new(
                     "redirect_uri",
-                    format!("must end in {CALLBACK_PATH}, where the app finishes sign-in"),
+                    format!("must be {origin}{callback_path}, where the app finishes sign-in"),
                 ));
             }
             uri
         }
-        None => format!("{origin}{CALLBACK_PATH}"),
+        None => format!("{origin}{callback_path}"),
     };
+    // Anywhere on this origin (e.g. a "signed out" page beside the app); the app's own home
+    // by default.
     let post_logout_redirect_uri =
         match string(&raw.post_logout_redirect_uri, "post_logout_redirect_uri")? {
             Some(v) => same_origin(v, "post_logout_redirect_uri")?,
-            None => format!("{origin}/"),
+            None => format!("{origin}{base_path}"),
         };
 
     let api = section(raw.api, "api")?;
@@ -286,6 +310,7 @@ pub fn parse_config(body: &str, origin: &str) -> Result<Config, ConfigError> {
         client_id: client_id.to_owned(),
         redirect_uri,
         post_logout_redirect_uri,
+        base_path: base_path.to_owned(),
         api: ApiConfig {
             base_url,
             read_scope,
@@ -322,6 +347,55 @@ mod tests {
 
     fn field_of(v: &Value) -> String {
         parse(v).unwrap_err().field
+    }
+
+    #[test]
+    fn redirect_uris_follow_the_base_path() {
+        let at = |v: &Value| parse_config_at(&v.to_string(), ORIGIN, "/nimbus/");
+        let c = at(&sample()).unwrap();
+        assert_eq!(c.redirect_uri, "http://localhost:8080/nimbus/auth/callback");
+        assert_eq!(c.post_logout_redirect_uri, "http://localhost:8080/nimbus/");
+        assert_eq!(c.base_path, "/nimbus/");
+        assert_eq!(callback_path_in("/nimbus/"), "/nimbus/auth/callback");
+        assert_eq!(callback_path_in("/"), "/auth/callback");
+
+        let mut v = sample();
+        v["redirect_uri"] = "http://localhost:8080/nimbus/auth/callback".into();
+        assert!(at(&v).is_ok());
+        // The callback of another base (or of the root) is a route this app never sees.
+        for elsewhere in [
+            "http://localhost:8080/auth/callback",
+            "http://localhost:8080/other/auth/callback",
+            "http://localhost:8080/nimbus/nimbus/auth/callback",
+        ] {
+            v["redirect_uri"] = elsewhere.into();
+            let e = at(&v).unwrap_err();
+            assert_eq!(e.field, "redirect_uri");
+            assert!(
+                e.message()
+                    .contains("http://localhost:8080/nimbus/auth/callback"),
+                "{}",
+                e.message()
+            );
+        }
+        // As registered: the trailing slash stays (and the root gets one).
+        let mut v = sample();
+        v["post_logout_redirect_uri"] = "http://localhost:8080/nimbus/".into();
+        assert_eq!(
+            at(&v).unwrap().post_logout_redirect_uri,
+            "http://localhost:8080/nimbus/"
+        );
+        v["post_logout_redirect_uri"] = "http://localhost:8080".into();
+        assert_eq!(
+            at(&v).unwrap().post_logout_redirect_uri,
+            "http://localhost:8080/"
+        );
+        let mut v = sample();
+        v["post_logout_redirect_uri"] = "http://localhost:8080/signed-out.html".into();
+        assert_eq!(
+            at(&v).unwrap().post_logout_redirect_uri,
+            "http://localhost:8080/signed-out.html"
+        );
     }
 
     #[test]

@@ -7,7 +7,9 @@ fn main() {
         web_sys::console::error_1(&info.to_string().into());
     }));
     nimbus::platform::browser::watch_policy_violations();
-    nimbus::platform::browser::stash_callback_query(nimbus::config::CALLBACK_PATH);
+    nimbus::platform::browser::stash_callback_query(&nimbus::config::callback_path_in(
+        &nimbus::platform::browser::base_path(),
+    ));
     leptos::mount::mount_to_body(nimbus::app::App);
 }
 

@@ -1,9 +1,12 @@
 //! How things look, decided without a browser: page titles, the temperature range bar's
 //! geometry, report times ("5 min ago"). The views only place what these return.
 
-/// The document title for a route: "Weather · Nimbus".
-pub fn page_title(path: &str) -> String {
-    let page = match path.trim_end_matches('/') {
+/// The document title for a path of an app deployed at `base_path` (`/` or `/nimbus/`):
+/// "Weather · Nimbus".
+pub fn page_title(path: &str, base_path: &str) -> String {
+    let base = base_path.trim_end_matches('/');
+    let route = path.strip_prefix(base).unwrap_or(path);
+    let page = match route.trim_end_matches('/') {
         "" => return "Nimbus".into(),
         "/weather" => "Weather",
         "/reports" => "Reports",
@@ -203,11 +206,23 @@ mod tests {
 
     #[test]
     fn titles_name_the_page() {
-        assert_eq!(page_title("/"), "Nimbus");
-        assert_eq!(page_title("/weather"), "Weather · Nimbus");
-        assert_eq!(page_title("/reports/"), "Reports · Nimbus");
-        assert_eq!(page_title("/auth/callback"), "Signing in · Nimbus");
-        assert_eq!(page_title("/nope"), "Page not found · Nimbus");
+        assert_eq!(page_title("/", "/"), "Nimbus");
+        assert_eq!(page_title("/weather", "/"), "Weather · Nimbus");
+        assert_eq!(page_title("/reports/", "/"), "Reports · Nimbus");
+        assert_eq!(page_title("/auth/callback", "/"), "Signing in · Nimbus");
+        assert_eq!(page_title("/nope", "/"), "Page not found · Nimbus");
+        // Under a sub-path, whether or not the router left the base on the path.
+        assert_eq!(page_title("/nimbus/", "/nimbus/"), "Nimbus");
+        assert_eq!(page_title("/nimbus", "/nimbus/"), "Nimbus");
+        assert_eq!(
+            page_title("/nimbus/weather", "/nimbus/"),
+            "Weather · Nimbus"
+        );
+        assert_eq!(page_title("/weather", "/nimbus/"), "Weather · Nimbus");
+        assert_eq!(
+            page_title("/nimbus/auth/callback", "/nimbus/"),
+            "Signing in · Nimbus"
+        );
     }
 
     fn close(a: f64, b: f64) -> bool {

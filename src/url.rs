@@ -277,6 +277,70 @@ pub fn sanitize_return_path(candidate: &str) -> String {
     }
 }
 
+/// The app's base path from the document's base URL (`document.baseURI`, set by
+/// `<base href>` in `index.html`): the folder that holds `index.html`, e.g. `/` or `/nimbus/`.
+/// Always starts and ends with `/`; anything odd (another scheme, `//`, dot segments, encoded
+/// slashes) falls back to `/`, the site root.
+pub fn base_path_of(base_uri: &str) -> String {
+    const ROOT: &str = "/";
+    let Some(url) = parse_absolute(base_uri) else {
+        return ROOT.to_owned();
+    };
+    let folder = match url.path.rfind('/') {
+        Some(i) => &url.path[..=i],
+        None => ROOT,
+    };
+    // The same rules as a return path: no way to name another origin or climb out.
+    if sanitize_return_path(folder) == folder {
+        folder.to_owned()
+    } else {
+        ROOT.to_owned()
+    }
+}
+
+/// The base as `leptos_router`'s `<Router base>` wants it: no trailing slash, `""` at the root.
+pub fn router_base(base_path: &str) -> String {
+    base_path.trim_end_matches('/').to_owned()
+}
+
+/// A link to one of the app's routes (`/`, `/weather`, ...) for an app deployed at `base_path`:
+/// `/nimbus/` + `/weather` is `/nimbus/weather`, and the home route is the base itself, with its
+/// slash. (leptos_router 0.8's `<A>` takes an href that starts with `/` as it is, without its
+/// `<Router base>`.)
+pub fn route_href(base_path: &str, route: &str) -> String {
+    format!("{base_path}{}", route.strip_prefix('/').unwrap_or(route))
+}
+
+/// Whether a path (no query or fragment) lies under `base_path`: the base itself, the base
+/// without its trailing slash (`/nimbus` for `/nimbus/`, where leptos_router puts its home), or
+/// anything inside it.
+pub fn is_within(path: &str, base_path: &str) -> bool {
+    path.starts_with(base_path) || path == base_path.trim_end_matches('/')
+}
+
+/// [`sanitize_return_path`], and the path must lie under the app's base path: anything else
+/// (another app on the same origin, the site root above a sub-path deployment) becomes the base.
+pub fn sanitize_return_path_within(candidate: &str, base_path: &str) -> String {
+    let clean = sanitize_return_path(candidate);
+    let path = &clean[..clean.find(['?', '#']).unwrap_or(clean.len())];
+    if is_within(path, base_path) {
+        clean
+    } else {
+        base_path.to_owned()
+    }
+}
+
+/// Where to come back to after a sign-in, as a path on this site inside the base path.
+/// `candidate` is a path as the address bar shows it (base included) or an absolute URL on
+/// `origin` (what the callback hands the router); anything else becomes the base.
+pub fn return_path_on(candidate: &str, origin: &str, base_path: &str) -> String {
+    let path = candidate
+        .strip_prefix(origin)
+        .filter(|rest| rest.starts_with('/'))
+        .unwrap_or(candidate);
+    sanitize_return_path_within(path, base_path)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -436,5 +500,82 @@ mod tests {
         ] {
             assert_eq!(sanitize_return_path(evil), "/", "{evil:?} was accepted");
         }
+    }
+
+    #[test]
+    fn the_base_path_is_the_folder_of_the_base_url() {
+        for (uri, base) in [
+            ("http://localhost:8080/", "/"),
+            ("http://localhost:8080", "/"),
+            ("http://localhost:8086/nimbus/", "/nimbus/"),
+            ("http://localhost:8086/nimbus/index.html", "/nimbus/"),
+            ("https://user.github.io/repo/weather", "/repo/"),
+            ("https://x.example/a/b/?q=1#f", "/a/b/"),
+            ("https://x.example/caf%C3%A9/", "/caf%C3%A9/"),
+        ] {
+            assert_eq!(base_path_of(uri), base, "{uri}");
+        }
+        for odd in [
+            "",
+            "about:blank",
+            "file:///srv/nimbus/",
+            "http://localhost:8080//evil.example/",
+            "http://localhost:8080/a/../",
+            "http://localhost:8080/%2F%2Fevil.example/",
+            "http://localhost:8080/a:b/",
+        ] {
+            assert_eq!(base_path_of(odd), "/", "{odd:?}");
+        }
+        assert_eq!(route_href("/", "/"), "/");
+        assert_eq!(route_href("/", "/weather"), "/weather");
+        assert_eq!(route_href("/nimbus/", "/"), "/nimbus/");
+        assert_eq!(route_href("/nimbus/", "/weather"), "/nimbus/weather");
+        assert_eq!(router_base("/"), "");
+        assert_eq!(router_base("/nimbus/"), "/nimbus");
+    }
+
+    #[test]
+    fn return_paths_stay_inside_the_base_path() {
+        for good in [
+            "/nimbus/",
+            "/nimbus",
+            "/nimbus/weather",
+            "/nimbus/weather?city=Paris#now",
+            "/nimbus?x=1",
+        ] {
+            assert_eq!(sanitize_return_path_within(good, "/nimbus/"), good);
+        }
+        for outside in [
+            "/",
+            "/weather",
+            "/nimbusfoo",
+            "/nimbus-other/weather",
+            "/other/nimbus/",
+            "//evil.example/nimbus/",
+            "/nimbus/../weather",
+            "/nimbus/%2e%2e/weather",
+            "https://evil.example/nimbus/",
+            "nimbus/weather",
+        ] {
+            assert_eq!(
+                sanitize_return_path_within(outside, "/nimbus/"),
+                "/nimbus/",
+                "{outside:?} left the base"
+            );
+        }
+        // An absolute URL on this origin, as the callback hands it to the router.
+        let on = |c| return_path_on(c, "http://localhost:8086", "/nimbus/");
+        assert_eq!(
+            on("http://localhost:8086/nimbus/weather?x=1"),
+            "/nimbus/weather?x=1"
+        );
+        assert_eq!(on("/nimbus/weather"), "/nimbus/weather");
+        assert_eq!(on("http://localhost:8086/weather"), "/nimbus/");
+        assert_eq!(on("http://localhost:8086.evil.example/nimbus/"), "/nimbus/");
+        assert_eq!(on("http://localhost:80861/nimbus/"), "/nimbus/");
+        assert_eq!(on("http://evil.example/nimbus/"), "/nimbus/");
+        // At the root, exactly the plain rules.
+        assert_eq!(sanitize_return_path_within("/weather", "/"), "/weather");
+        assert_eq!(sanitize_return_path_within("//evil.example", "/"), "/");
     }
 }

@@ -33,13 +33,13 @@ pub fn Header() -> impl IntoView {
     };
     view! {
         <header class="top">
-            <A href="/" attr:class="brand">
+            <A href=browser::href("/") attr:class="brand">
                 <Logo/>
                 <span>"Nimbus"</span>
             </A>
             <nav aria-label="Main">
-                <A href="/weather">"Weather"</A>
-                <A href="/reports">"Reports"</A>
+                <A href=browser::href("/weather")>"Weather"</A>
+                <A href=browser::href("/reports")>"Reports"</A>
             </nav>
             <div class="account">
                 {move || match auth.account.get() {

@@ -8,6 +8,7 @@ use leptos_router::NavigateOptions;
 
 use crate::components::ErrorNotice;
 use crate::error::{Action, AppError};
+use crate::platform::browser;
 use crate::state::auth::AuthContext;
 
 #[component]
@@ -49,7 +50,7 @@ pub fn Callback() -> impl IntoView {
             view! {
                 <h1>"Sign-in didn't complete"</h1>
                 <ErrorNotice error return_to/>
-                <p><A href="/">"Go back to the start"</A></p>
+                <p><A href=browser::href("/")>"Go back to the start"</A></p>
             }
             .into_any()
         }

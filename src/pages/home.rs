@@ -1,6 +1,8 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::platform::browser;
+
 use crate::components::Scene;
 use crate::state::auth::AuthContext;
 
@@ -14,13 +16,13 @@ pub fn Home() -> impl IntoView {
             <p class="lead">"What would you like to do?"</p>
             <ul class="tiles" role="list">
                 <li>
-                    <A href="/weather" attr:class="tile-link">
+                    <A href=browser::href("/weather") attr:class="tile-link">
                         <span class="tile-title">"Check the weather"</span>
                         <span class="tile-text">"Current conditions for any city."</span>
                     </A>
                 </li>
                 <li>
-                    <A href="/reports" attr:class="tile-link">
+                    <A href=browser::href("/reports") attr:class="tile-link">
                         <span class="tile-title">"Read and add reports"</span>
                         <span class="tile-text">"What people saw where they are."</span>
                     </A>

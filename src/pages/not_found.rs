@@ -1,6 +1,8 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::platform::browser;
+
 use crate::components::Scene;
 
 #[component]
@@ -10,7 +12,7 @@ pub fn NotFound() -> impl IntoView {
             <Scene/>
             <h1>"Page not found"</h1>
             <p>"There's nothing at this address. It may have been mistyped."</p>
-            <p><A href="/">"Back to the start"</A></p>
+            <p><A href=browser::href("/")>"Back to the start"</A></p>
         </div>
     }
 }

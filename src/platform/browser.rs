@@ -102,6 +102,19 @@ pub fn base_uri() -> String {
         .unwrap_or_else(|| format!("{}/", origin()))
 }
 
+/// Where the app is deployed on this origin (`/` or e.g. `/nimbus/`), read from the document's
+/// base URL at run time: one build serves any base path once `index.html`'s `<base href>` says
+/// which (scripts/csp.mjs --base).
+pub fn base_path() -> String {
+    crate::url::base_path_of(&base_uri())
+}
+
+/// The href of one of the app's routes under the base path: use it for every `<A href>`
+/// (`href("/weather")` is `/nimbus/weather` when the app lives under `/nimbus/`).
+pub fn href(route: &str) -> String {
+    crate::url::route_href(&base_path(), route)
+}
+
 /// Resolves after `ms` milliseconds (`setTimeout`).
 pub async fn sleep_ms(ms: u32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {

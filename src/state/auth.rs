@@ -21,11 +21,11 @@ use crate::auth::session::Session;
 use crate::auth::tabs::{family_key, react, Reaction, TabMessage};
 use crate::auth::token::{code_redemption_body, parse_token_response};
 use crate::auth::{AuthError, ProviderError};
-use crate::config::{Config, CALLBACK_PATH};
+use crate::config::{callback_path_in, Config};
 use crate::error::{Action, AppError};
 use crate::platform::http::{self, FetchError};
 use crate::platform::{browser, channel, crypto, storage};
-use crate::url::{parse_absolute, sanitize_return_path};
+use crate::url::{parse_absolute, return_path_on};
 
 const PENDING_KEY: &str = "pending";
 const DISCOVERY_KEY: &str = "discovery";
@@ -86,6 +86,8 @@ impl ResumeEntry {
 /// How to leave for the provider.
 #[derive(Default)]
 pub struct SignInOptions<'a> {
+    /// Where to come back to: a path as the address bar shows it (base path included) or an
+    /// absolute URL on this origin; kept inside the app's base path.
     pub return_to: &'a str,
     /// `none` for a silent attempt.
     pub prompt: Option<&'a str>,
@@ -247,7 +249,11 @@ impl AuthContext {
                 client_id: &config.client_id,
                 redirect_uri: &config.redirect_uri,
                 scopes: &scopes,
-                return_to: options.return_to,
+                return_to: &return_path_on(
+                    options.return_to,
+                    &browser::origin(),
+                    &config.base_path,
+                ),
                 prompt: options.prompt,
                 login_hint: hint.as_deref(),
                 claims: Some(&claims),
@@ -265,17 +271,21 @@ impl AuthContext {
         browser::redirect(&url)
     }
 
-    /// Finishes the sign-in at the redirect URI; returns the path to land on.
+    /// Finishes the sign-in at the redirect URI; returns where to land: an absolute URL on this
+    /// origin, inside the base path (the router takes it as it is, without adding its base).
     pub async fn complete_sign_in(&self) -> Result<String, CallbackError> {
         let query = browser::take_callback_query();
         // Single use: gone from storage before anything is checked, whatever the outcome.
         let pending: Option<PendingSignIn> = storage::take(PENDING_KEY);
+        let base_path = self.config().base_path;
         // `code` and `state` leave the address bar and this history entry at once.
-        browser::replace_url(CALLBACK_PATH);
-        let return_to = pending
+        browser::replace_url(&callback_path_in(&base_path));
+        let origin = browser::origin();
+        let path = pending
             .as_ref()
-            .map(|p| sanitize_return_path(&p.return_to))
-            .unwrap_or_else(|| "/".into());
+            .map(|p| return_path_on(&p.return_to, &origin, &base_path))
+            .unwrap_or_else(|| base_path.clone());
+        let return_to = format!("{origin}{path}");
         match self.redeem(&query, pending).await {
             Ok(()) => Ok(return_to),
             Err(error) => Err(CallbackError { error, return_to }),

@@ -1,14 +1,12 @@
 //! Loading `config.json` from the folder that holds `index.html`.
 
-use crate::config::{parse_config, Config};
+use crate::config::{parse_config_at, Config};
 use crate::error::{Action, AppError};
 use crate::platform::{browser, http};
 
 pub async fn load() -> Result<Config, AppError> {
-    let url = format!(
-        "{}config.json",
-        browser::base_uri().trim_end_matches("index.html")
-    );
+    let base_path = browser::base_path();
+    let url = format!("{}{base_path}config.json", browser::origin());
     let reply = http::get_own(&url)
         .await
         .map_err(|_| AppError::new("Couldn't load config.json from this site.", Action::Retry))?;
@@ -21,7 +19,7 @@ pub async fn load() -> Result<Config, AppError> {
             Action::FixConfig,
         ));
     }
-    let config = parse_config(&reply.body, &browser::origin())?;
+    let config = parse_config_at(&reply.body, &browser::origin(), &base_path)?;
     // From here on the page may connect only to this site, the authority and the API.
     browser::add_policy(&config.connect_policy())?;
     Ok(config)

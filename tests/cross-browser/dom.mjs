@@ -76,11 +76,13 @@ export function findElement(q) {
   return candidates.find(visible) ?? null;
 }
 
-/** The visible text of the element `q` finds (innerText), or null when there is none. */
-export function textOfElement(q) {
+/** The visible text of the element `q` finds (innerText), or null when there is none. With
+ *  `all`, its whole text content, also what a closed <details> holds (as Playwright's
+ *  toContainText reads it). */
+export function textOfElement(q, { all = false } = {}) {
   // eslint-disable-next-line no-undef
   const el = __xbFind(q);
-  return el ? el.innerText.replace(/\s+/g, ' ').trim() : null;
+  return el ? (all ? el.textContent : el.innerText).replace(/\s+/g, ' ').trim() : null;
 }
 
 /** The value of the form control labelled `label`, or null. */

@@ -25,12 +25,29 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export class StepTimeout extends Error {}
 
-/** Polls `probe` (async, returns a value) until `accept(value)`; throws with `what` and the last value. */
-export async function until(what, probe, accept = Boolean, timeout = TIMEOUT.step) {
+/** Where the console probe's fetch goes (flows.mjs probeConsole): outside connect-src. */
+export const PROBE_ORIGIN = 'http://127.0.0.1:8099';
+export const isProbeLine = (line) => line.includes('xb-console-probe') || line.includes(PROBE_ORIGIN);
+
+/** Console lines that fail a flow (as tests/e2e/fixtures.mjs decides for Chromium). */
+export function badConsole(lines) {
+  return lines.filter((l) => !isProbeLine(l)).filter(
+    (l) => l.includes('panicked at') || l.startsWith('pageerror:') || l.includes('RuntimeError')
+      || l.includes('CSP violation') || l.includes('Content Security Policy') || l.includes('Content-Security-Policy'),
+  );
+}
+
+export class PageFailure extends Error {}
+
+/** Polls `probe` (async, returns a value) until `accept(value)`; throws with `what` and the last
+ *  value. With `consoleLines`, stops early once the page has logged a panic or uncaught error. */
+export async function until(what, probe, accept = Boolean, timeout = TIMEOUT.step, consoleLines = null) {
   const deadline = Date.now() + timeout;
   let last;
   let lastError;
   for (;;) {
+    const bad = consoleLines ? badConsole(consoleLines) : [];
+    if (bad.length) throw new PageFailure(`stopped waiting for ${what}: the page logged ${bad[0]}`);
     try {
       last = await probe();
       lastError = undefined;
@@ -59,16 +76,31 @@ class Tab {
   }
 
   async waitForElement(q, what = JSON.stringify(q), timeout = TIMEOUT.step) {
-    return until(`${what} to be visible`, () => this.handle(findElement, [q]), Boolean, timeout);
+    return until(`${what} to be visible`, () => this.handle(findElement, [q]), Boolean, timeout, this.console);
   }
 
   async waitForUrl(what, accept, timeout = TIMEOUT.step) {
-    return until(`URL: ${what}`, async () => new URL(await this.url()), accept, timeout);
+    return until(`URL: ${what}`, async () => new URL(await this.url()), accept, timeout, this.console);
+  }
+
+  /** Finds `q` and runs `action(element)`; finds it again if the page re-rendered it in between
+   *  (a detached or stale element), up to three times. */
+  async act(q, what, action) {
+    for (let attempt = 1; ; attempt += 1) {
+      const el = await this.waitForElement(q, what);
+      try {
+        return await action(el);
+      } catch (err) {
+        if (attempt >= 3 || !/detached|stale|not attached|no such element|not connected/i.test(`${err.name} ${err.message}`)) throw err;
+      } finally {
+        el.dispose?.().catch(() => {});
+      }
+    }
   }
 
   /** Waits until in-page `fn(...args)` returns something `accept` takes. */
   async waitFor(what, fn, args = [], accept = Boolean, timeout = TIMEOUT.step) {
-    return until(what, () => this.call(fn, args), accept, timeout);
+    return until(what, () => this.call(fn, args), accept, timeout, this.console);
   }
 }
 
@@ -132,25 +164,21 @@ class FirefoxTab extends Tab {
 
   async click(q, what) {
     await this.toFront();
-    const el = await this.waitForElement(q, what);
-    await el.click();
-    await el.dispose();
+    await this.act(q, what, (el) => el.click());
   }
 
   async fill(q, value, what) {
     await this.toFront();
-    const el = await this.waitForElement(q, what);
-    await el.focus();
-    await el.evaluate((e) => e.select()); // typing replaces what the field held
-    await el.type(value);
-    await el.dispose();
+    await this.act(q, what, async (el) => {
+      await el.focus();
+      await el.evaluate((e) => e.select()); // typing replaces what the field held
+      await el.type(value);
+    });
   }
 
   async select(q, value, what) {
     await this.toFront();
-    const el = await this.waitForElement(q, what);
-    await el.select(value);
-    await el.dispose();
+    await this.act(q, what, (el) => el.select(value));
   }
 
   async close() {
@@ -271,21 +299,22 @@ class WebKitTab extends Tab {
   }
 
   async click(q, what) {
-    const el = await this.waitForElement(q, what);
-    await this.collect();
-    await el.click();
+    await this.act(q, what, async (el) => {
+      await this.collect();
+      await el.click();
+    });
   }
 
   async fill(q, value, what) {
-    const el = await this.waitForElement(q, what);
-    await el.clear();
-    await el.sendKeys(value);
+    await this.act(q, what, async (el) => {
+      await el.clear();
+      await el.sendKeys(value);
+    });
   }
 
   async select(q, value, what) {
-    const el = await this.waitForElement(q, what);
     const { By } = await import('selenium-webdriver');
-    await el.findElement(By.css(`option[value="${value}"]`)).click();
+    await this.act(q, what, (el) => el.findElement(By.css(`option[value="${value}"]`)).click());
   }
 
   async close() {

@@ -8,7 +8,7 @@
 // weather"; role=alert; list "Reports list"; the user's name in the header. The small helpers
 // below (signIn, signOut, lookUp, ...) are the places to adjust when the UI changes.
 import { headerText, setSessionStorage, storage, textOfElement, valueOfLabel } from './dom.mjs';
-import { TIMEOUT, until } from './drivers.mjs';
+import { PROBE_ORIGIN, TIMEOUT, until } from './drivers.mjs';
 
 export const TENANT = '3f8d0c2a-5b1e-4c7d-9a6f-2e4b8c1d7a90';
 export const USERS = {
@@ -153,9 +153,6 @@ export async function duplicateTab(session, from, env, path) {
   return twin;
 }
 
-/** Where the console probe's fetch goes: outside connect-src, so the page's CSP refuses it. */
-export const PROBE_ORIGIN = 'http://127.0.0.1:8099';
-
 /**
  * Proves this engine's console collection works before trusting its silence: a console line and
  * a CSP violation (a fetch the policy refuses) must both reach the collected lines. The runner
@@ -172,8 +169,6 @@ export async function probeConsole(tab) {
   }, (lines) => lines.some((l) => l.includes('xb-console-probe'))
     && lines.some((l) => l.includes('CSP violation') && l.includes(PROBE_ORIGIN)));
 }
-
-export const isProbeLine = (line) => line.includes('xb-console-probe') || line.includes(PROBE_ORIGIN);
 
 // ---- the flows -----------------------------------------------------------------------------
 
@@ -296,7 +291,7 @@ export async function journey({ engine, newSession, env, step }) {
  * once (Web Locks), a second tab of the same session working past expiry without replaying a
  * refresh token, sign-out in one tab signing out the other without a reload (BroadcastChannel).
  */
-export async function staySignedIn({ newSession, env, step }) {
+export async function staySignedIn({ engine, newSession, env, step }) {
   const sb = sandbox(env);
   await sb.reset();
   await sb.idpConfig({ access_ttl: 3 });
@@ -318,6 +313,7 @@ export async function staySignedIn({ newSession, env, step }) {
     await waitPastAccessExpiry(tab);
     const idp0 = await sb.idpStats();
     const api0 = (await sb.apiStats()).requests;
+    const seen0 = engine.hasNetworkLog ? tab.requests.length : 0;
     // Three submissions in the same moment.
     await tab.eval(() => {
       const form = document.querySelector('form');
@@ -332,6 +328,11 @@ export async function staySignedIn({ newSession, env, step }) {
     check(idp1.token_requests.authorization_code === idp0.token_requests.authorization_code, 'no new sign-in');
     check(idp1.refresh_reuse === 0, 'no refresh token redeemed twice', idp1);
     check(new URL(await tab.url()).origin === env.spa, 'the tab never left the app');
+    if (engine.hasNetworkLog) {
+      const calls = tab.requests.slice(seen0).filter((r) => r.url.startsWith(`${env.api}/api/`) && r.method === 'GET');
+      check(calls.length === 3, 'three API calls from the tab', calls.map((c) => c.url));
+      check(new Set(calls.map((c) => c.headers.authorization)).size === 1, 'all three used the one renewed token');
+    }
   });
 
   let twin;
@@ -391,7 +392,7 @@ export async function refusedSignature({ newSession, env, step }) {
     await startSignIn(tab, env);
     await submitCredentials(tab);
     await tab.waitForUrl(`back on ${env.spa}/auth/callback`, (u) => u.origin === env.spa && u.pathname === '/auth/callback');
-    await tab.waitFor('an alert saying the signature is not valid', textOfElement, [{ role: 'alert' }],
+    await tab.waitFor('an alert saying the signature is not valid', textOfElement, [{ role: 'alert' }, { all: true }],
       (t) => t?.includes("The ID token's signature is not valid"));
     check(!holdsTokens(await tab.eval(storage)), 'no token stored');
     check(!/code=|state=/.test(await tab.url()), 'no code or state left in the address bar', await tab.url());

@@ -16,8 +16,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { ENGINES, TIMEOUT } from './drivers.mjs';
-import { FLOWS, isProbeLine, sandbox } from './flows.mjs';
+import { ENGINES, TIMEOUT, badConsole } from './drivers.mjs';
+import { FLOWS, sandbox } from './flows.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -41,14 +41,6 @@ const env = {
 
 const secs = (ms) => `${(ms / 1000).toFixed(1)} s`;
 const log = (line) => process.stdout.write(`${line}\n`);
-
-/** Console lines that fail a flow (as tests/e2e/fixtures.mjs decides for Chromium). */
-function badConsole(lines) {
-  return lines.filter((l) => !isProbeLine(l)).filter(
-    (l) => l.includes('panicked at') || l.startsWith('pageerror:') || l.includes('RuntimeError')
-      || l.includes('CSP violation') || l.includes('Content Security Policy') || l.includes('Content-Security-Policy'),
-  );
-}
 
 /** Rejects after `ms` unless `promise` settles first. */
 function within(ms, what, promise) {

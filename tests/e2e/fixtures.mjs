@@ -17,6 +17,12 @@ export const test = base.extend({
   // Where this project's deployment lives: the same dist/ is served on :8080 with the shipped
   // config.json (http sandbox) and on :8081 with another one (https sandbox, another client id).
   spaOrigin: [SPA, { option: true }],
+  // Where on that origin the app lives: `/`, or a sub-path such as `/nimbus/` (its <base href>).
+  spaBase: ['/', { option: true }],
+  // The app's home URL: spaOrigin + spaBase.
+  app: async ({ spaOrigin, spaBase }, use) => use(`${spaOrigin}${spaBase}`),
+  // For the nginx projects: the deployment's folder under target/nginx/ (scripts/sandbox.sh).
+  nginxSite: [null, { option: true }],
   idpOrigin: [IDP, { option: true }],
   apiOrigin: [API, { option: true }],
   clientId: [CLIENT_ID, { option: true }],
@@ -71,15 +77,17 @@ export async function submitCredentials(page, user = USERS.alice) {
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
 
-/** Full sign-in from the app's home page; returns when the user's name is shown. */
+/** Full sign-in from the app's home page (`./`: the project's baseURL, with any base path);
+ *  returns when the user's name is shown. */
 export async function signIn(page, user = USERS.alice) {
-  await page.goto('/');
+  await page.goto('./');
   const app = new URL(page.url()).origin;
   await startSignIn(page);
   await submitCredentials(page, user);
-  await page.waitForURL((u) => u.origin === app && !u.pathname.startsWith('/auth/'));
+  await page.waitForURL((u) => u.origin === app && !u.pathname.includes('/auth/'));
   await expect(page.getByText(user.name).first()).toBeVisible();
 }
+
 
 /** Everything in this tab's sessionStorage and localStorage. */
 export async function storageOf(page) {

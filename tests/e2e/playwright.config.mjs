@@ -5,7 +5,11 @@
 //   project "https": the identity provider over TLS (https://localhost:5443), its weather API
 //                    (5558), dist/ deployed again on http://localhost:8081 with its own
 //                    config.json and app registration, and the MSAL.js sample on
-//                    http://localhost:8082 -- the journey and msal specs.
+//                    http://localhost:8082 -- the journey and msal specs;
+//   projects "nginx" and "nginx-subpath": the same dist/ behind Debian's nginx with the
+//                    nginx.conf it ships, at http://localhost:8085/ and at
+//                    http://localhost:8086/nimbus/ (the http sandbox, client "Nimbus behind
+//                    nginx") -- the journey and nginx specs.
 // Chromium trusts the sandbox's self-signed certificate, and only it, through
 // --ignore-certificate-errors-spki-list (its SPKI hash, which scripts/setup writes to
 // tests/sandbox/.tls/spki.txt); certificate errors stay errors for everything else.
@@ -13,6 +17,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import { defineConfig } from '@playwright/test';
+
+const NGINX_CLIENT_ID = '5e8a1c3f-2b7d-4f90-a6c4-8d1e3b5f7a29';
 
 const spkiFile = fileURLToPath(new URL('../sandbox/.tls/spki.txt', import.meta.url));
 let spki;
@@ -55,7 +61,7 @@ export default defineConfig({
   projects: [
     {
       name: 'http',
-      testIgnore: /msal\.spec\.mjs$/,
+      testIgnore: /(msal|nginx)\.spec\.mjs$/,
       use: { baseURL: 'http://localhost:8080' },
     },
     {
@@ -67,6 +73,28 @@ export default defineConfig({
         idpOrigin: 'https://localhost:5443',
         apiOrigin: 'http://localhost:5558',
         clientId: '7d2c9b41-3e8f-4a6d-b5c0-9f1e2d3c4b5a',
+      },
+    },
+    {
+      name: 'nginx',
+      testMatch: /(journey|nginx)\.spec\.mjs$/,
+      use: {
+        baseURL: 'http://localhost:8085/',
+        spaOrigin: 'http://localhost:8085',
+        clientId: NGINX_CLIENT_ID,
+        nginxSite: 'root',
+      },
+    },
+    {
+      name: 'nginx-subpath',
+      testMatch: /(journey|nginx)\.spec\.mjs$/,
+      use: {
+        // Playwright resolves page.goto('./x') against this: http://localhost:8086/nimbus/x.
+        baseURL: 'http://localhost:8086/nimbus/',
+        spaOrigin: 'http://localhost:8086',
+        spaBase: '/nimbus/',
+        clientId: NGINX_CLIENT_ID,
+        nginxSite: 'subpath',
       },
     },
   ],

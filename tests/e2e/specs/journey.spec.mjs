@@ -1,15 +1,16 @@
-// The whole journey a person takes, against the real sandbox provider and API. Runs in both
-// Playwright projects: the shipped config.json (http sandbox) and the same dist/ under another
-// config.json (https sandbox, another client id, another API origin).
+// The whole journey a person takes, against the real sandbox provider and API. Runs in every
+// deployment project: the shipped config.json (http sandbox), the same dist/ under another
+// config.json (https sandbox, another client id, another API origin), and behind nginx at the
+// site root and under /nimbus/ (`app` is the deployment's home URL, base path included).
 import {
-  test, expect, signOut, signIn, startSignIn, submitCredentials, storageOf, holdsTokens, USERS,
+  test, expect, signIn, signOut, startSignIn, submitCredentials, storageOf, holdsTokens, USERS,
 } from '../fixtures.mjs';
 
-test('sign in, see the weather for a city, sign out', async ({ page, spaOrigin, idpOrigin, apiOrigin, clientId }) => {
+test('sign in, see the weather for a city, sign out', async ({ page, app, spaOrigin, idpOrigin, apiOrigin, clientId }) => {
   const requests = [];
   page.on('request', (r) => requests.push({ url: r.url(), headers: r.headers(), method: r.method(), postData: r.postData() }));
 
-  await page.goto('/');
+  await page.goto('./');
   await expect(page.getByRole('heading', { name: 'Nimbus weather' })).toBeVisible();
   await startSignIn(page);
 
@@ -31,7 +32,7 @@ test('sign in, see the weather for a city, sign out', async ({ page, spaOrigin, 
   );
 
   await submitCredentials(page, USERS.alice);
-  await page.waitForURL(`${spaOrigin}/`);
+  await page.waitForURL(app);
   await expect(page.getByText('Alice Example').first()).toBeVisible();
   await expect(page.getByRole('heading', { name: /Welcome, Alice Example/ })).toBeVisible();
 
@@ -47,7 +48,7 @@ test('sign in, see the weather for a city, sign out', async ({ page, spaOrigin, 
   expect(stored.local).toEqual({});
 
   await page.getByRole('link', { name: 'Weather', exact: true }).click();
-  await expect(page).toHaveURL(`${spaOrigin}/weather`);
+  await expect(page).toHaveURL(`${app}weather`);
   await page.getByLabel('City').fill('Portland');
   await page.getByLabel('State').fill('OR');
   await expect(page.getByLabel('Country')).toHaveValue('US');
@@ -75,7 +76,7 @@ test('sign in, see the weather for a city, sign out', async ({ page, spaOrigin, 
 
   // Sign out: tokens gone from this tab, the provider's session ended.
   await signOut(page);
-  await page.waitForURL(`${spaOrigin}/`);
+  await page.waitForURL(app);
   await expect(page.getByRole('button', { name: 'Sign in', exact: true })).toBeVisible();
   const after = await storageOf(page);
   expect(holdsTokens(after)).toBe(false);
@@ -84,7 +85,7 @@ test('sign in, see the weather for a city, sign out', async ({ page, spaOrigin, 
   const logout = requests.find((r) => r.url.includes('/oauth2/v2.0/logout'));
   expect(logout.method).toBe('GET');
   const lq = new URL(logout.url).searchParams;
-  expect(lq.get('post_logout_redirect_uri')).toBe(`${spaOrigin}/`);
+  expect(lq.get('post_logout_redirect_uri')).toBe(app);
   expect(lq.get('client_id')).toBe(clientId);
   expect(lq.get('logout_hint')).toBeTruthy();
   expect(lq.get('id_token_hint')).toBeNull();
@@ -96,18 +97,18 @@ test('sign in, see the weather for a city, sign out', async ({ page, spaOrigin, 
   expect(new URL(page.url()).origin).toBe(idpOrigin);
 });
 
-test('a signed-out visit to /weather signs in and comes back to /weather', async ({ page, spaOrigin, idpOrigin, apiOrigin, clientId }) => {
-  await page.goto('/weather');
+test('a signed-out visit to /weather signs in and comes back to /weather', async ({ page, app, spaOrigin, idpOrigin, apiOrigin, clientId }) => {
+  await page.goto('./weather');
   await page.waitForURL((u) => u.origin === idpOrigin);
   await submitCredentials(page, USERS.bob);
-  await page.waitForURL(`${spaOrigin}/weather`);
+  await page.waitForURL(`${app}weather`);
   await expect(page.getByText('Bob Example').first()).toBeVisible();
   await expect(page.getByLabel('City')).toBeVisible();
 });
 
-test('reload on /weather stays signed in', async ({ page, spaOrigin, idpOrigin, apiOrigin, clientId }) => {
+test('reload on /weather stays signed in', async ({ page, app, spaOrigin, idpOrigin, apiOrigin, clientId }) => {
   await signIn(page);
-  await page.goto('/weather');
+  await page.goto('./weather');
   await expect(page.getByLabel('City')).toBeVisible();
   await page.reload();
   await expect(page.getByLabel('City')).toBeVisible();
@@ -119,21 +120,21 @@ test('reload on /weather stays signed in', async ({ page, spaOrigin, idpOrigin, 
   await expect(page.getByRole('region', { name: 'Current weather' })).toContainText('°C');
 });
 
-test('after the callback no code or state is left in the URL or history', async ({ page, spaOrigin, idpOrigin, apiOrigin, clientId }) => {
+test('after the callback no code or state is left in the URL or history', async ({ page, app, spaOrigin, idpOrigin, apiOrigin, clientId }) => {
   const spaUrls = [];
   page.on('framenavigated', (f) => {
     if (f === page.mainFrame()) spaUrls.push(f.url());
   });
-  await page.goto('/weather');
+  await page.goto('./weather');
   await submitCredentials(page);
-  await page.waitForURL(`${spaOrigin}/weather`);
-  expect(page.url()).toBe(`${spaOrigin}/weather`);
+  await page.waitForURL(`${app}weather`);
+  expect(page.url()).toBe(`${app}weather`);
   // The callback URL did arrive with a code, and was replaced (not pushed) once read.
-  expect(spaUrls.some((u) => u.startsWith(`${spaOrigin}/auth/callback?`) && u.includes('code='))).toBe(true);
+  expect(spaUrls.some((u) => u.startsWith(`${app}auth/callback?`) && u.includes('code='))).toBe(true);
   const historyUrls = await page.evaluate(() => [location.href, document.referrer]);
   for (const u of historyUrls) expect(u).not.toMatch(/code=|state=/);
   // Reloading the landing page never revisits the callback.
   await page.reload();
-  expect(page.url()).toBe(`${spaOrigin}/weather`);
+  expect(page.url()).toBe(`${app}weather`);
   await expect(page.getByLabel('City')).toBeVisible();
 });

@@ -55,6 +55,11 @@ export const SPA_ORIGINS = (process.env.SANDBOX_SPA_ORIGINS || 'http://localhost
 export const SPA2_CLIENT_ID = '7d2c9b41-3e8f-4a6d-b5c0-9f1e2d3c4b5a';
 export const SPA2_CLIENT_NAME = 'Nimbus (second deployment)';
 export const SPA2_ORIGIN = 'http://localhost:8081';
+/** The same build behind nginx (scripts/sandbox.sh sandbox_start_nginx_*), one registration
+ *  for two deployments: at the root of :8085 and under /nimbus/ on :8086. */
+export const NGINX_CLIENT_ID = '5e8a1c3f-2b7d-4f90-a6c4-8d1e3b5f7a29';
+export const NGINX_CLIENT_NAME = 'Nimbus behind nginx';
+export const NGINX_APPS = ['http://localhost:8085/', 'http://localhost:8086/nimbus/'];
 /** Microsoft's own MSAL.js (@azure/msal-browser), unmodified, as a second kind of client. */
 export const MSAL_CLIENT_ID = 'a1f3c5e7-9b2d-4f6a-8c0e-2d4f6a8c0e13';
 export const MSAL_CLIENT_NAME = 'MSAL.js sample';
@@ -86,6 +91,13 @@ export const SPA_CLIENTS = [
     origins: [SPA2_ORIGIN],
     redirect_uris: [`${SPA2_ORIGIN}/auth/callback`],
     post_logout_redirect_uris: [`${SPA2_ORIGIN}/`],
+  },
+  {
+    client_id: NGINX_CLIENT_ID,
+    client_name: NGINX_CLIENT_NAME,
+    origins: NGINX_APPS.map((a) => new URL(a).origin),
+    redirect_uris: NGINX_APPS.map((a) => `${a}auth/callback`),
+    post_logout_redirect_uris: NGINX_APPS,
   },
   {
     client_id: MSAL_CLIENT_ID,
