@@ -167,6 +167,32 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
     Some(days * 86_400 + hour * 3600 + minute * 60 + second.min(59) - offset)
 }
 
+/// A moment in UTC, "2026-12-01 21:05 UTC" (or "21:05 UTC"): the fallback where the browser
+/// can't write local times.
+pub fn utc_time(epoch_secs: i64, date: bool) -> String {
+    let days = epoch_secs.div_euclid(86_400);
+    let secs = epoch_secs.rem_euclid(86_400);
+    let time = format!("{:02}:{:02} UTC", secs / 3600, secs % 3600 / 60);
+    if !date {
+        return time;
+    }
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02} {time}")
+}
+
+/// The proleptic Gregorian date of a day count from 1970-01-01 (H. Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
 fn days_in_month(year: i64, month: i64) -> i64 {
     match month {
         2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
@@ -350,6 +376,22 @@ mod tests {
             "２026-12-01T21:05:09Z",
         ] {
             assert_eq!(parse_timestamp(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn utc_fallback_writes_date_and_time() {
+        assert_eq!(utc_time(1_796_159_109, true), "2026-12-01 21:05 UTC");
+        assert_eq!(utc_time(1_796_159_109, false), "21:05 UTC");
+        assert_eq!(utc_time(0, true), "1970-01-01 00:00 UTC");
+        assert_eq!(
+            utc_time(1_709_164_800 + 86_399, true),
+            "2024-02-29 23:59 UTC"
+        );
+        // Round trip with the parser over four centuries of days.
+        for day in (-50_000..150_000).step_by(997) {
+            let (y, m, d) = civil_from_days(day);
+            assert_eq!(days_from_civil(y, m, d), day);
         }
     }
 

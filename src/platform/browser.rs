@@ -226,7 +226,9 @@ pub fn after_render(f: impl FnOnce() + 'static) {
 }
 
 /// A moment as the user's locale and time zone write it: "Dec 1, 2026, 9:05 PM" (`date`) or
-/// "9:05 PM" (time only).
+/// "9:05 PM" (time only). The runtime picks the locale (`undefined`, not `navigator.language`:
+/// WebKitGTK reports "C" under a POSIX locale, which `Intl` refuses with a RangeError); should the
+/// engine still refuse, the time is written in UTC by the app itself.
 pub fn local_time(epoch_secs: i64, date: bool) -> String {
     let options = js_sys::Object::new();
     let set = |k: &str, v: &str| {
@@ -237,8 +239,14 @@ pub fn local_time(epoch_secs: i64, date: bool) -> String {
     }
     set("timeStyle", "short");
     let when = js_sys::Date::new(&JsValue::from_f64(epoch_secs as f64 * 1000.0));
-    let locale = window()
-        .and_then(|w| w.navigator().language())
-        .unwrap_or_else(|| "en".into());
-    when.to_locale_string(&locale, &options).into()
+    // Reflect.apply reports a thrown exception as an Err instead of unwinding through the wasm.
+    js_sys::Reflect::get(&when, &JsValue::from_str("toLocaleString"))
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .and_then(|f| {
+            let args = js_sys::Array::of2(&JsValue::UNDEFINED, &options);
+            js_sys::Reflect::apply(&f, &when, &args).ok()
+        })
+        .and_then(|v| v.as_string())
+        .unwrap_or_else(|| crate::present::utc_time(epoch_secs, date))
 }
