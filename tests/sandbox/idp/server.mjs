@@ -773,6 +773,11 @@ async function afterTokenRequest(ctx) {
     if (Object.keys(extra).length) ctx.body = { ...ctx.body, ...extra };
   }
 
+  // ---- hostile scope without_read: the answer names what was granted ----
+  if (ctx.status === 200 && ctx.body && typeof ctx.body === 'object' && ctx.req.sandboxGrantedScope !== undefined && !ctx.body.scope) {
+    ctx.body = { ...ctx.body, scope: ctx.req.sandboxGrantedScope };
+  }
+
   // ---- hostile: ID token key rotation and one-shot id_token defect ----
   if (ctx.status === 200 && ctx.body && typeof ctx.body === 'object' && typeof ctx.body.id_token === 'string') {
     let idToken = ctx.body.id_token;
@@ -1481,6 +1486,9 @@ async function earlyTokenAnswer(req, res) {
     if (kept.length !== String(form.get('scope')).split(' ').filter(Boolean).length) {
       form.set('scope', kept.join(' '));
       req.body = Buffer.from(form.toString());
+      // oidc-provider leaves `scope` out when the token's resource got none of its scopes;
+      // Entra always lists what it granted (afterTokenRequest writes this in).
+      req.sandboxGrantedScope = kept.join(' ');
       logHostile('scope', 'without_read');
     }
   }
