@@ -6,8 +6,10 @@
 //! None of them implements `Serialize`: a struct holding a secret can't be written by serde
 //! unless the field itself opts in with `#[serde(serialize_with = "…secret::exposed")]` (or
 //! [`exposed_opt`]), which goes through `expose`. Grep for `secret::exposed` to see every
-//! field that is written out; each is a sessionStorage entry of this tab. So no message, log
-//! line or error can carry a secret by serialising a type that happens to contain one:
+//! field that is written out: all belong to what this tab keeps in sessionStorage, which is
+//! also what `auth::tabs::plaintext` seals (encrypts) for the family's other tabs. So no
+//! message, log line or error can carry a secret by serialising a type that happens to
+//! contain one:
 //!
 //! ```compile_fail
 //! #[derive(serde::Serialize)]
@@ -19,7 +21,7 @@
 use serde::{Deserialize, Deserializer, Serializer};
 
 /// Writes a secret field as its bare value, through [`Secret::expose`]. Use only on fields of
-/// what this tab keeps in its own sessionStorage.
+/// what this tab keeps in its own sessionStorage (never on a message type).
 pub fn exposed<T: Secret, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(value.expose())
 }

@@ -97,8 +97,9 @@ test('no token crosses the channel: a same-origin listener hears signals and cip
   expect(rotations.length, 'rotations were announced').toBeGreaterThan(0);
 
   // The listener learns the family from what it heard and asks for the session, as a stale
-  // tab of that family would: a tab answers, and the answer is sealed.
-  const { family } = JSON.parse(rotations[0]);
+  // tab of that family would: a tab answers, and the answer is sealed (checked below).
+  const first = JSON.parse(rotations[0]);
+  const family = first.family ?? first.session?.family; // (the latter: the channel's old form)
   const before = (await spy.heard()).length;
   await spy.post(JSON.stringify({ t: 'Need', family, generation: 0 }));
   await expect.poll(async () => (await spy.heard()).slice(before).filter((m) => JSON.parse(m).t === 'Rotated').length,
@@ -138,6 +139,9 @@ test('a session posted by a script that lacks the family key is never adopted', 
     sealed: { nonce: 'AAAAAAAAAAAAAAAA', data: Buffer.from(JSON.stringify(forged)).toString('base64url') },
   }));
   await sleep(3500); // the access token runs out (and the tab has long handled both messages)
+  const unchanged = await sessionOf(page, clientId);
+  expect(unchanged.refresh_token, 'the forged session was not adopted').toBe(own.refresh_token);
+  expect(unchanged.generation).toBe(own.generation);
   const seen = watchTokenRequests(page);
   await lookUp(page, 'Lisbon', 'PT');
   await expect(region(page)).toContainText('lisbon', { ignoreCase: true });
