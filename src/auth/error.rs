@@ -39,6 +39,9 @@ pub enum AuthError {
     UnsupportedTokenType,
     /// `expires_in` missing, not a number, or outside what a real provider sends.
     BadExpiresIn,
+    /// The token response's `scope` lacks these scopes the request needs: its token must not be
+    /// used for that request (RFC 6749 §3.3, §5.1).
+    ScopesNotGranted(Vec<String>),
 
     // --- The ID token (OIDC Core §3.1.3.7) ---
     IdTokenMalformed(&'static str),
@@ -259,6 +262,17 @@ impl AuthError {
             TokenResponseMalformed(what) => format!("Couldn't complete sign-in: the token response is unusable ({what})."),
             UnsupportedTokenType => "Couldn't complete sign-in: the token endpoint issued a token type other than Bearer.".into(),
             BadExpiresIn => "Couldn't complete sign-in: the token response has a missing or invalid expires_in.".into(),
+            ScopesNotGranted(scopes) => {
+                let names: Vec<&str> = scopes
+                    .iter()
+                    .map(|s| s.rsplit_once('/').map_or(s.as_str(), |(_, name)| name))
+                    .collect();
+                let (what, it) = match names.len() {
+                    1 => ("permission", "it"),
+                    _ => ("permissions", "them"),
+                };
+                format!("The identity provider renewed your sign-in without the {what} this needs ({}), so nothing was sent. An administrator may have withdrawn {it}: ask them to grant {it}, then sign in again.", names.join(", "))
+            }
             IdTokenMalformed(what) => format!("The ID token is malformed ({what}), so sign-in was stopped."),
             IdTokenAlgorithm(alg) => format!("The ID token uses a signing algorithm this app doesn't accept ({alg})."),
             IdTokenIssuer => "The ID token was issued by an unexpected issuer, so sign-in was stopped.".into(),
@@ -365,5 +379,25 @@ mod tests {
             error: entra("invalid_grant", 700084, "expired"),
         };
         assert_eq!(AppError::from(expired).action, Action::SignIn);
+    }
+
+    #[test]
+    fn names_the_permissions_a_token_lacks() {
+        use crate::error::{Action, AppError};
+        let one = AppError::from(AuthError::ScopesNotGranted(vec![
+            "api://0b7e/weather.read".into()
+        ]));
+        assert!(
+            one.message
+                .contains("without the permission this needs (weather.read)"),
+            "{}",
+            one.message
+        );
+        assert!(one.message.contains("nothing was sent"));
+        assert_eq!(one.action, Action::SignIn);
+        let two = AuthError::ScopesNotGranted(vec!["api://x/a.read".into(), "User.Read".into()]);
+        assert!(two
+            .message()
+            .contains("permissions this needs (a.read, User.Read)"));
     }
 }

@@ -19,8 +19,11 @@ pub const PENDING_MAX_AGE_SECS: u64 = 15 * 60;
 /// sessionStorage and removed the moment a callback reads it, whatever happens next.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct PendingSignIn {
+    #[serde(serialize_with = "crate::auth::secret::exposed")]
     pub state: State,
+    #[serde(serialize_with = "crate::auth::secret::exposed")]
     pub nonce: Nonce,
+    #[serde(serialize_with = "crate::auth::secret::exposed")]
     pub verifier: PkceVerifier,
     /// Same-origin path to land on afterwards (sanitised again when used).
     pub return_to: String,

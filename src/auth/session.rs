@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::id_token::Account;
-use super::secret::{AccessToken, IdToken, RefreshToken};
+use super::secret::{AccessToken, ChannelKey, IdToken, RefreshToken};
 use super::token::TokenResponse;
 
 /// Entra's fixed refresh-token lifetime for single-page apps.
@@ -29,6 +29,45 @@ pub fn resource_of(scope: &str) -> Option<&str> {
         // A bare name like `User.Read` is Microsoft Graph's, by Entra's convention.
         _ => Some("https://graph.microsoft.com"),
     }
+}
+
+/// A scope as `(resource, name)`, lower-cased: `api://id/weather.read` → `("api://id",
+/// "weather.read")`, Graph's bare `User.Read` → `("https://graph.microsoft.com", "user.read")`.
+/// OIDC scopes are their own resource-less names.
+fn scope_key(scope: &str) -> (String, String) {
+    match resource_of(scope) {
+        Some(resource) => {
+            let name = scope
+                .strip_prefix(resource)
+                .and_then(|rest| rest.strip_prefix('/'))
+                .unwrap_or(scope);
+            (resource.to_ascii_lowercase(), name.to_ascii_lowercase())
+        }
+        None => (String::new(), scope.to_ascii_lowercase()),
+    }
+}
+
+/// Whether `requested` is among the `granted` scopes as a token response wrote them (RFC 6749
+/// §3.3, §5.1). Entra names an API's scopes by full URI (`api://{id}/weather.read`), Microsoft
+/// Graph's by bare name (`User.Read`), compares them without regard to case, and may add
+/// `openid profile offline_access`; `{resource}/.default` is granted by any scope of that
+/// resource (it asks for whatever the app is allowed there).
+pub fn scope_granted(requested: &str, granted: &[String]) -> bool {
+    let (resource, name) = scope_key(requested);
+    granted
+        .iter()
+        .map(|g| scope_key(g))
+        .any(|(r, n)| r == resource && (n == name || (name == ".default" && !resource.is_empty())))
+}
+
+/// The API scopes among `requested` that `granted` lacks. OIDC scopes (`openid`, …) name no
+/// resource and are never missing: Entra leaves some of them out of its answers.
+pub fn missing_scopes(requested: &[String], granted: &[String]) -> Vec<String> {
+    requested
+        .iter()
+        .filter(|s| resource_of(s).is_some() && !scope_granted(s, granted))
+        .cloned()
+        .collect()
 }
 
 /// What getting an access token takes.
@@ -58,6 +97,7 @@ pub fn describe_remaining(secs: u64) -> String {
 pub struct CachedToken {
     pub resource: String,
     pub scopes: Vec<String>,
+    #[serde(serialize_with = "crate::auth::secret::exposed")]
     pub token: AccessToken,
     pub issued_at: u64,
     pub expires_at: u64,
@@ -68,7 +108,7 @@ impl CachedToken {
     pub fn covers(&self, scopes: &[String], now: u64) -> bool {
         let lifetime = self.expires_at.saturating_sub(self.issued_at);
         let margin = RENEWAL_MARGIN_SECS.min(lifetime / 4);
-        scopes.iter().all(|s| self.scopes.contains(s))
+        scopes.iter().all(|s| scope_granted(s, &self.scopes))
             && now.saturating_add(margin) < self.expires_at
     }
 }
@@ -85,7 +125,9 @@ pub struct Session {
     #[serde(deserialize_with = "crate::wire::object")]
     pub account: Account,
     /// Kept for `id_token_hint` at sign-out (OIDC RP-Initiated Logout §2).
+    #[serde(serialize_with = "crate::auth::secret::exposed")]
     pub id_token: IdToken,
+    #[serde(serialize_with = "crate::auth::secret::exposed_opt")]
     pub refresh_token: Option<RefreshToken>,
     pub signed_in_at: u64,
     /// When the refresh token stops working; fixed at sign-in, never extended by refreshing.
@@ -95,6 +137,15 @@ pub struct Session {
     /// Every API scope ever granted to this session, kept even when a token is dropped.
     #[serde(default)]
     pub granted_scopes: Vec<String>,
+    /// The family's key for sharing this session with its other tabs, sealed (`auth::tabs`):
+    /// made at sign-in, copied with sessionStorage into duplicated tabs, never sent anywhere.
+    /// Absent in sessions stored before it existed: such a tab shares nothing.
+    #[serde(
+        default,
+        serialize_with = "crate::auth::secret::exposed_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub channel_key: Option<ChannelKey>,
 }
 
 impl Session {
@@ -120,6 +171,7 @@ impl Session {
             refresh_expires_at: now.saturating_add(lifetime),
             access_tokens: Vec::new(),
             granted_scopes: Vec::new(),
+            channel_key: None,
         };
         session.store(response, now);
         session
@@ -130,7 +182,7 @@ impl Session {
         let resource = scopes.iter().find_map(|s| resource_of(s))?;
         self.access_tokens
             .iter()
-            .find(|t| t.resource == resource && t.covers(scopes, now))
+            .find(|t| t.resource.eq_ignore_ascii_case(resource) && t.covers(scopes, now))
     }
 
     /// What getting a token for `scopes` takes (the rules of `token_for`).
@@ -146,7 +198,9 @@ impl Session {
 
     /// Whether every scope was granted to this session before (and so a refresh should work).
     pub fn has_granted(&self, scopes: &[String]) -> bool {
-        scopes.iter().all(|s| self.granted_scopes.contains(s))
+        scopes
+            .iter()
+            .all(|s| scope_granted(s, &self.granted_scopes))
     }
 
     /// Seconds until the refresh token runs out (0 when it has).
@@ -180,10 +234,11 @@ impl Session {
         let scopes = response
             .scopes
             .iter()
-            .filter(|s| resource_of(s) == Some(resource.as_str()))
+            .filter(|s| resource_of(s).is_some_and(|r| r.eq_ignore_ascii_case(&resource)))
             .cloned()
             .collect();
-        self.access_tokens.retain(|t| t.resource != resource);
+        self.access_tokens
+            .retain(|t| !t.resource.eq_ignore_ascii_case(&resource));
         self.access_tokens.push(CachedToken {
             resource,
             scopes,
@@ -196,7 +251,8 @@ impl Session {
     /// Forgets the access token of the resource `scopes` belong to (e.g. after a 401).
     pub fn drop_token_for(&mut self, scopes: &[String]) {
         if let Some(resource) = scopes.iter().find_map(|s| resource_of(s)) {
-            self.access_tokens.retain(|t| t.resource != resource);
+            self.access_tokens
+                .retain(|t| !t.resource.eq_ignore_ascii_case(resource));
         }
     }
 
@@ -254,6 +310,76 @@ mod tests {
         );
         assert_eq!(resource_of("openid"), None);
         assert_eq!(resource_of("offline_access"), None);
+    }
+
+    #[test]
+    fn compares_granted_scopes_as_entra_writes_them() {
+        // Full URIs for an API, OIDC scopes added, any order.
+        let entra = s(&["openid", READ, "profile", "offline_access"]);
+        assert!(scope_granted(READ, &entra));
+        assert!(missing_scopes(&s(&[READ]), &entra).is_empty());
+        // Scope values are compared without regard to case, the resource's too.
+        assert!(scope_granted(READ, &s(&["API://api-1/Weather.Read"])));
+        // Only OIDC scopes came back: the API scope is missing.
+        let oidc_only = s(&["openid", "profile", "offline_access"]);
+        assert_eq!(missing_scopes(&s(&[READ]), &oidc_only), s(&[READ]));
+        // Another scope of the same API doesn't stand in for it.
+        assert_eq!(missing_scopes(&s(&[READ, WRITE]), &s(&[WRITE])), s(&[READ]));
+        // A bare name is Microsoft Graph's, never another API's.
+        assert!(!scope_granted(READ, &s(&["weather.read"])));
+        assert!(scope_granted(
+            "https://graph.microsoft.com/User.Read",
+            &s(&["User.Read", "profile", "openid"])
+        ));
+        assert!(scope_granted(
+            "User.Read",
+            &s(&["https://graph.microsoft.com/user.read"])
+        ));
+        // The same name under another resource is another scope.
+        assert!(!scope_granted(READ, &s(&["api://api-2/weather.read"])));
+        // `.default` is granted by any scope of its resource, never by OIDC scopes alone.
+        assert!(scope_granted("api://api-1/.default", &s(&[WRITE])));
+        assert!(!scope_granted("api://api-1/.default", &oidc_only));
+        assert!(!scope_granted(
+            "api://api-1/.default",
+            &s(&["api://api-2/x"])
+        ));
+        // OIDC scopes asked for are never "missing" (Entra may leave them out).
+        assert!(missing_scopes(&s(&["openid", "offline_access", READ]), &s(&[READ])).is_empty());
+        assert!(missing_scopes(&[], &[]).is_empty());
+        assert_eq!(missing_scopes(&s(&[READ]), &[]), s(&[READ]));
+    }
+
+    #[test]
+    fn a_cached_token_covers_only_scopes_it_was_granted() {
+        let session = Session::new(
+            "f".into(),
+            account(),
+            IdToken::new("id"),
+            response(
+                "at",
+                &["api://API-1/Weather.Read", "openid"],
+                3600,
+                Some("rt"),
+            ),
+            0,
+        );
+        assert!(session.token_for(&s(&[READ]), 10).is_some());
+        assert!(session.has_granted(&s(&[READ])));
+        // A response granting only OIDC scopes caches no token and grants nothing.
+        let bare = Session::new(
+            "f".into(),
+            account(),
+            IdToken::new("id"),
+            response("at", &["openid", "profile"], 3600, Some("rt")),
+            0,
+        );
+        assert!(bare.token_for(&s(&[READ]), 10).is_none());
+        assert!(!bare.has_granted(&s(&[READ])));
+        assert_eq!(
+            bare.plan(&s(&[READ]), 10),
+            Plan::Refresh(RefreshToken::new("rt"))
+        );
     }
 
     #[test]

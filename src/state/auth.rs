@@ -16,9 +16,12 @@ use crate::auth::pkce::b64url;
 use crate::auth::request::{
     begin_sign_in, claims_request, end_session_url, PendingSignIn, SignInRequest,
 };
-use crate::auth::secret::Secret;
+use crate::auth::secret::{ChannelKey, Secret};
 use crate::auth::session::Session;
-use crate::auth::tabs::{family_key, react, Reaction, TabMessage};
+use crate::auth::tabs::{
+    accept_opened, associated_data, family_key, plaintext, react, Reaction, Sealed, TabMessage,
+    NONCE_BYTES,
+};
 use crate::auth::token::{code_redemption_body, parse_token_response};
 use crate::auth::{AuthError, ProviderError};
 use crate::config::{callback_path_in, Config};
@@ -184,14 +187,52 @@ impl AuthContext {
                 ))
             });
             match react(own.as_ref(), published, message) {
-                Reaction::Adopt(session) => {
-                    let _ = auth.save_session(&session);
+                Reaction::Open {
+                    family,
+                    generation,
+                    sealed,
+                } => leptos::task::spawn_local(async move {
+                    auth.adopt_sealed(&family, generation, &sealed).await;
+                }),
+                Reaction::Share => {
+                    if let Some(own) = own {
+                        leptos::task::spawn_local(async move { share_session(&own).await });
+                    }
                 }
-                Reaction::Reply(reply) => broadcast(&reply),
                 Reaction::SignOut => auth.forget(),
                 Reaction::Ignore => {}
             }
         });
+    }
+
+    /// Opens a session another tab of this family sealed and adopts it if it checks out
+    /// (`auth::tabs::accept_opened`). Anything that doesn't open — another family's key, altered
+    /// bytes, a relabelled family or generation — is dropped without a word.
+    async fn adopt_sealed(&self, family: &str, generation: u32, sealed: &Sealed) {
+        let Some(key) = self
+            .session()
+            .and_then(|s| s.channel_key)
+            .and_then(|k| k.bytes())
+        else {
+            return;
+        };
+        let Some((nonce, data)) = sealed.decode() else {
+            return;
+        };
+        let aad = associated_data(family, generation);
+        let Ok(opened) = crypto::open(&key, &nonce, &aad, &data).await else {
+            return;
+        };
+        let Ok(text) = String::from_utf8(opened) else {
+            return;
+        };
+        // Read again: this tab's session may have moved on (or ended) while the seal was opened.
+        let Some(own) = self.session() else {
+            return;
+        };
+        if let Some(session) = accept_opened(&own, family, generation, &text) {
+            let _ = self.save_session(&session);
+        }
     }
 
     /// Forgets the cached access token for `scopes` (after the API refused it).
@@ -344,7 +385,8 @@ impl AuthContext {
         )?;
         let family = b64url(&browser::random_bytes::<12>()?);
         let account = Account::from(&decoded.claims);
-        let session = Session::new(family, account, raw_id_token, response, now);
+        let mut session = Session::new(family, account, raw_id_token, response, now);
+        session.channel_key = Some(ChannelKey::from_random(&browser::random_bytes::<32>()?));
         self.save_session(&session)?;
         if let Some(data) = resume {
             // Finish the action only for the account that started it.
@@ -435,11 +477,35 @@ fn provider_refusal(e: ProviderError, pending: Option<PendingSignIn>) -> AppErro
     AuthError::Provider(e).into()
 }
 
-/// Sends `message` to the other tabs.
+/// Sends `message` to the other tabs. A [`TabMessage`] holds no secret (a session goes only
+/// sealed, by [`share_session`]), so this is safe for any same-origin listener to read.
 pub fn broadcast(message: &TabMessage) {
     if let Ok(text) = serde_json::to_string(message) {
         channel::post(&text);
     }
+}
+
+/// Posts `session`, sealed with its family's key (AES-256-GCM, a fresh random nonce, the family
+/// and generation as associated data), for the live tabs of its family. A session without a
+/// usable key, or a browser without WebCrypto, shares nothing: the other tabs then sign in again
+/// silently rather than redeem a stale refresh token.
+pub async fn share_session(session: &Session) {
+    let Some(key) = session.channel_key.as_ref().and_then(ChannelKey::bytes) else {
+        return;
+    };
+    let (Some(text), Ok(nonce)) = (plaintext(session), browser::random_bytes::<NONCE_BYTES>())
+    else {
+        return;
+    };
+    let aad = associated_data(&session.family, session.generation);
+    let Ok(sealed) = crypto::seal(&key, &nonce, &aad, text.as_bytes()).await else {
+        return;
+    };
+    broadcast(&TabMessage::Rotated {
+        family: session.family.clone(),
+        generation: session.generation,
+        sealed: Sealed::new(&nonce, &sealed),
+    });
 }
 
 /// Sessions are kept per client id, so a reconfigured deployment never reuses another's.

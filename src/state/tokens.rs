@@ -1,21 +1,24 @@
 //! `token_for(scopes)`: the one way the app gets an access token. A cached token while it is
 //! good; otherwise the refresh token is redeemed — by one caller at a time across every tab of
-//! the session (Web Locks), never a stale copy (generations), with the result shared
-//! (BroadcastChannel); otherwise the caller learns that interaction is needed.
+//! the session (Web Locks), never a stale copy (generations), with the result shared, sealed,
+//! with the session's other tabs (BroadcastChannel); otherwise the caller learns that
+//! interaction is needed. A token is returned only for scopes it was granted.
 
 use leptos::prelude::*;
 
 use crate::auth::id_token;
 use crate::auth::secret::{AccessToken, Secret};
-use crate::auth::session::{Plan, Session};
+use crate::auth::session::{missing_scopes, Plan, Session};
 use crate::auth::tabs::{family_key, is_current, is_stale, TabMessage};
 use crate::auth::token::{
     classify_refresh_error, parse_token_response, refresh_body, RefreshFailure,
 };
+use crate::auth::AuthError;
 use crate::error::AppError;
 use crate::platform::{browser, http, locks, storage};
 use crate::state::auth::{
-    broadcast, metadata, provider_unreachable, signed_out, verify_signature, AuthContext,
+    broadcast, metadata, provider_unreachable, share_session, signed_out, verify_signature,
+    AuthContext,
 };
 
 /// Why no token could be had without the user.
@@ -117,13 +120,20 @@ pub async fn token_for(auth: AuthContext, scopes: &[String]) -> Result<AccessTok
         }
         session.id_token = new_id;
     }
+    // Granted scopes are the response's `scope` (the requested ones when it is absent, RFC 6749
+    // §5.1). A token without a scope this call needs is never sent with it: the refresh is
+    // still stored (the old refresh token is spent), and the caller gets a message, not a loop.
+    let missing = missing_scopes(scopes, &response.scopes);
     let token = response.access_token.clone();
     session.store_refreshed(response, browser::now_secs());
     auth.save_session(&session)?;
     storage::shared::set_u32(&key, session.generation);
-    broadcast(&TabMessage::Rotated {
-        session: Box::new(session),
-    });
+    share_session(&session).await;
+    if !missing.is_empty() {
+        return Err(TokenError::Failed(
+            AuthError::ScopesNotGranted(missing).into(),
+        ));
+    }
     Ok(token)
 }
 

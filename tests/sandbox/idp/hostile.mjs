@@ -30,6 +30,9 @@ export const MODES = {
   discovery: ['issuer_mismatch', 'malformed_json', 'unreachable'],
   // Persistent until cleared: the JWKS (and, for rotate, the key that signs ID tokens).
   jwks: ['no_usable_key', 'rotate'],
+  // Persistent until cleared: what refresh_token requests are granted (as though an
+  // administrator had withdrawn the permission: the answer's `scope` and token lack it).
+  scope: ['without_read'],
   // One-shot: the next redirect to a registered redirect_uri.
   authorize: [
     'wrong_iss', 'missing_iss', 'duplicate_state', 'duplicate_code', 'code_and_error', 'error_markup',

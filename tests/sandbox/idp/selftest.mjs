@@ -1309,6 +1309,23 @@ await section('hostile discovery and JWKS (targets "discovery", "jwks")', async 
   equal('  ... and ID tokens back to it', decodeJwt((await redeem(c.code, c.verifier)).json.id_token).header.kid, original.keys[0].kid);
 });
 
+await section('granted scopes (target "scope")', async () => {
+  const s = await session();
+  const t = await redeem(s.first.code, s.first.verifier);
+  await arm('scope', 'without_read');
+  const r = await refresh(t.json.refresh_token, { scope: BASE_SCOPE });
+  equal('without_read: the refresh succeeds', r.status, 200);
+  const granted = String(r.json.scope ?? '').split(' ');
+  check('  ... its scope lacks weather.read and keeps the rest', !granted.includes(READ) && ['openid', 'profile', 'offline_access'].every((x) => granted.includes(x)), r.json.scope);
+  let scp = '';
+  try { scp = String(decodeJwt(r.json.access_token).payload.scp ?? ''); } catch { scp = ''; } // opaque: no scp
+  check('  ... and so does its access token (not a weather API token)', typeof r.json.access_token === 'string' && !scp.includes('weather.read'), scp);
+  check('  ... the refresh token still rotates', r.json.refresh_token && r.json.refresh_token !== t.json.refresh_token);
+  await disarm('scope');
+  const back = await refresh(r.json.refresh_token, { scope: BASE_SCOPE });
+  check('cleared: weather.read granted again', back.status === 200 && back.json.scope?.split(' ').includes(READ), back.json.scope);
+});
+
 await section('hostile authorization responses (target "authorize")', async () => {
   const s = await session();
   const run = async (mode) => {
@@ -1365,10 +1382,11 @@ await section('reset (POST /__sandbox/reset) restores every default', async () =
   await arm('authorize', 'strip_state');
   await arm('discovery', 'unreachable');
   await arm('jwks', 'rotate');
+  await arm('scope', 'without_read');
   const r = await admin('/__sandbox/reset', {});
   equal('reset: 200', r.status, 200);
   const h = (await admin('/__sandbox/hostile')).json;
-  check('nothing hostile armed', ['token', 'id_token', 'authorize', 'discovery', 'jwks', 'rotated_kid', 'decoy_kid'].every((k) => h[k] === null), h);
+  check('nothing hostile armed', ['token', 'id_token', 'authorize', 'discovery', 'jwks', 'scope', 'rotated_kid', 'decoy_kid'].every((k) => h[k] === null), h);
   const c = (await admin('/__sandbox/config')).json;
   check('lifetimes back to the start-up values', c.access_ttl === ACCESS_TTL && c.refresh_ttl === REFRESH_TTL, c);
   const st = await getStats();

@@ -130,6 +130,7 @@ const hostile = {
   rotatedKey: null, // jwks rotate: the key that now signs ID tokens (published next to the real one)
   decoyKey: null, // id_token missing_kid_multi: a second RSA key published until reset / clear
   unusableJwks: null, // jwks no_usable_key: the key set served
+  scope: null, // until cleared: 'without_read' drops weather.read from refresh_token requests
   lastNote: null, // what the last tamper wants a test to know (e.g. the unknown kid)
 };
 function clearHostile(target) {
@@ -140,6 +141,7 @@ function clearHostile(target) {
   if (all || target === 'authorize') hostile.authorize = null;
   if (all || target === 'discovery') hostile.discovery = null;
   if (all || target === 'jwks') { hostile.jwks = null; hostile.rotatedKey = null; hostile.unusableJwks = null; }
+  if (all || target === 'scope') hostile.scope = null;
   if (all) hostile.lastNote = null;
 }
 function hostileView() {
@@ -150,6 +152,7 @@ function hostileView() {
     authorize: hostile.authorize,
     discovery: hostile.discovery,
     jwks: hostile.jwks,
+    scope: hostile.scope,
     rotated_kid: hostile.rotatedKey?.publicJwk.kid ?? null,
     decoy_kid: hostile.decoyKey?.publicJwk.kid ?? null,
     last: hostile.lastNote,
@@ -768,6 +771,11 @@ async function afterTokenRequest(ctx) {
       extra.client_info = Buffer.from(JSON.stringify({ uid: account.oid, utid: TENANT_ID })).toString('base64url');
     }
     if (Object.keys(extra).length) ctx.body = { ...ctx.body, ...extra };
+  }
+
+  // ---- hostile scope without_read: the answer names what was granted ----
+  if (ctx.status === 200 && ctx.body && typeof ctx.body === 'object' && ctx.req.sandboxGrantedScope !== undefined && !ctx.body.scope) {
+    ctx.body = { ...ctx.body, scope: ctx.req.sandboxGrantedScope };
   }
 
   // ---- hostile: ID token key rotation and one-shot id_token defect ----
@@ -1469,6 +1477,20 @@ async function earlyTokenAnswer(req, res) {
     hostile.token = null;
     shortCircuitToken(req, res, mode, form);
     return true;
+  }
+  if (grant === 'refresh_token' && hostile.scope === 'without_read' && form.has('scope')) {
+    // Granted without weather.read: the request goes on asking for the rest, so oidc-provider
+    // issues (and its answer's `scope` lists) only that; the refresh token rotates as usual.
+    const read = `${API_RESOURCE}/weather.read`;
+    const kept = String(form.get('scope')).split(' ').filter((s) => s && s !== read);
+    if (kept.length !== String(form.get('scope')).split(' ').filter(Boolean).length) {
+      form.set('scope', kept.join(' '));
+      req.body = Buffer.from(form.toString());
+      // oidc-provider leaves `scope` out when the token's resource got none of its scopes;
+      // Entra always lists what it granted (afterTokenRequest writes this in).
+      req.sandboxGrantedScope = kept.join(' ');
+      logHostile('scope', 'without_read');
+    }
   }
   const clientId = form.get('client_id') ?? basicAuthClientId(req.headers.authorization);
   if (SPA_CLIENTS_BY_ID.has(clientId) && (grant === 'authorization_code' || grant === 'refresh_token') && !req.headers.origin) {
