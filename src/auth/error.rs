@@ -235,9 +235,11 @@ impl AuthError {
                 "This app's sign-in settings don't match what the sign-in service publishes.".into(),
                 Some(self.message()),
             ),
-            NoPendingSignIn | PendingExpired | IdTokenRefreshMismatch | TenantNotAllowed => {
-                (self.message(), None)
-            }
+            NoPendingSignIn
+            | PendingExpired
+            | IdTokenRefreshMismatch
+            | TenantNotAllowed
+            | ScopesNotGranted(_) => (self.message(), None),
             _ => (CHECK.into(), Some(self.message())),
         }
     }
