@@ -140,6 +140,14 @@ export function watchTokenRequests(page) {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** Lets `ms` of clock time pass (a token's lifetime running out, a held response) and gives the
+ *  test that much more time: a test's timeout budgets the work it does, not the clock it waits
+ *  on, so a slow machine doesn't eat into it. */
+export async function waitOut(ms) {
+  test.info().setTimeout(test.info().timeout + ms);
+  await sleep(ms);
+}
+
 /** Opens a "duplicate" of a tab: a new tab whose sessionStorage starts as a copy of `snapshot`
  *  (what the browser's Duplicate Tab does), then loads `path`. */
 export async function duplicateTab(context, snapshot, path) {

@@ -38,8 +38,12 @@ export default defineConfig({
   workers: 1,
   retries: 0,
   forbidOnly: true,
-  timeout: 30_000,
-  expect: { timeout: 10_000 },
+  // Budgets for a busy two-core machine: a test signs in and does a handful of actions (a few
+  // seconds when idle; each wasm page load can take seconds under load), and each expectation
+  // waits for one app action (a redirect chain, a token request, an API call). Clock time a
+  // test waits out on purpose (token lifetimes) is added to its own budget (fixtures waitOut).
+  timeout: 60_000,
+  expect: { timeout: 15_000 },
   reporter: [['list']],
   use: {
     headless: true,

@@ -3,7 +3,7 @@
 // is never called with a token from that attempt, and nothing panics (the fixture).
 import {
   test, expect, signOut, startSignIn, submitCredentials, signIn, storageOf, holdsTokens, apiNextFailure,
-  idpAdmin, apiAdmin, watchTokenRequests, resetSandbox, SPA, IDP, API, TENANT,
+  idpAdmin, apiAdmin, watchTokenRequests, resetSandbox, SPA, IDP, API, TENANT, waitOut,
 } from '../fixtures.mjs';
 
 test.beforeEach(({ request }) => resetSandbox(request));
@@ -230,7 +230,7 @@ test.describe('refreshed ID token', () => {
       await signIn(page);
       await page.goto('/weather');
       const seen = watchTokenRequests(page);
-      await new Promise((r) => setTimeout(r, 3500));
+      await waitOut(3500);
       await arm(request, 'refresh_id_token', mode);
       await page.getByLabel('City').fill('Oslo');
       await page.getByRole('button', { name: 'Get weather' }).click();

@@ -3,7 +3,7 @@
 // Each spec resets the sandbox and sets the token lifetimes it needs.
 import {
   test, expect, signOut, signIn, submitCredentials, storageOf, holdsTokens, apiNextFailure, idpAdmin, apiAdmin,
-  watchTokenRequests, sleep, duplicateTab, resetSandbox, SPA, IDP, USERS, TENANT, CLIENT_ID,
+  watchTokenRequests, duplicateTab, resetSandbox, SPA, IDP, USERS, TENANT, CLIENT_ID, waitOut,
 } from '../fixtures.mjs';
 
 test.beforeEach(({ request }) => resetSandbox(request));
@@ -23,7 +23,7 @@ test('an expired access token is renewed silently, once, for three calls at once
   await page.goto('/weather');
   const seen = watchTokenRequests(page);
   await page.getByLabel('City').fill('Oslo');
-  await sleep(3500); // the access token has now expired
+  await waitOut(3500); // the access token has now expired
   // Three lookups start in the same moment (the form submitted three times).
   await page.evaluate(() => {
     const form = document.querySelector('form');
@@ -73,12 +73,12 @@ test('two tabs of one session keep working past expiry and never replay a refres
   await expect(twin.getByLabel('City')).toBeVisible();
 
   for (let round = 0; round < 2; round += 1) {
-    await sleep(3500);
+    await waitOut(3500);
     await lookUp(page, `Oslo${round}`);
     await expect(region(page)).toContainText(`oslo${round}`, { ignoreCase: true });
     await lookUp(twin, `Bergen${round}`);
     await expect(region(twin)).toContainText(`bergen${round}`, { ignoreCase: true });
-    await sleep(3500);
+    await waitOut(3500);
     await lookUp(twin, `Tromso${round}`);
     await expect(region(twin)).toContainText(`tromso${round}`, { ignoreCase: true });
     await lookUp(page, `Trondheim${round}`);
@@ -94,12 +94,12 @@ test('a tab duplicated from an old copy learns the current refresh token from it
   await signIn(page);
   await page.goto('/weather');
   const oldCopy = (await storageOf(page)).session; // holds the first refresh token
-  await sleep(3500);
+  await waitOut(3500);
   await lookUp(page); // rotates the refresh token
   await expect(region(page)).toBeVisible();
   const twin = await duplicateTab(context, oldCopy, '/weather');
   const seen = watchTokenRequests(twin);
-  await sleep(3500);
+  await waitOut(3500);
   await lookUp(twin, 'Bergen');
   await expect(region(twin)).toContainText('bergen', { ignoreCase: true });
   expect(seen.authorize, 'no sign-in needed').toHaveLength(0);
@@ -129,17 +129,20 @@ test('a refresh still under way when another tab signs out stores nothing', asyn
   const twin = await duplicateTab(context, (await storageOf(page)).session, '/weather');
   // The twin's refresh answer is held back long enough for the sign-out to happen first.
   let held = 0;
+  let answered = 0;
+  twin.on('requestfinished', (r) => { if (/\/oauth2\/v2\.0\/token$/.test(r.url())) answered += 1; });
   await twin.route(/\/oauth2\/v2\.0\/token$/, async (route) => {
     held += 1;
-    await sleep(2500);
+    await waitOut(2500);
     await route.continue();
   });
-  await sleep(3500);
+  await waitOut(3500);
   await lookUp(twin);
   await expect.poll(() => held).toBe(1);
   await signOut(page);
   await expect(twin.getByRole('button', { name: 'Sign in', exact: true })).toBeVisible();
-  await sleep(3000); // the held refresh has now answered
+  await expect.poll(() => answered, { timeout: 20_000 }).toBe(1); // the held refresh has answered
+  await waitOut(500); // and the tab has had its turn to (not) store it
   expect(holdsTokens(await storageOf(twin)), 'the late refresh stored nothing').toBe(false);
   await expect(twin.getByRole('button', { name: 'Sign in', exact: true })).toBeVisible();
 });
@@ -149,7 +152,7 @@ test('a failed silent renewal keeps the report the user typed', async ({ page, r
   await signIn(page);
   await page.goto('/reports');
   await expect(page.getByText('No reports yet.')).toBeVisible();
-  await sleep(4500);
+  await waitOut(4500);
   await idpAdmin(request, 'end-sessions', {});
   await page.getByLabel('Description').fill('Thunder at noon');
   await page.getByLabel('City').fill('Denver');
@@ -174,14 +177,14 @@ test('an expired refresh token: one silent redirect, then a Sign in again prompt
   await signIn(page);
   await page.goto('/weather');
   const seen = watchTokenRequests(page);
-  await sleep(4500);
+  await waitOut(4500);
   await idpAdmin(request, 'end-sessions', {});
   await lookUp(page);
   await expect(page.getByRole('alert')).toContainText("Your session has ended and couldn't be renewed without you");
   await expect(page.getByRole('button', { name: 'Sign in again' })).toBeVisible();
   expect(seen.refresh_token, 'the refresh was tried once').toBe(1);
   expect(seen.authorize.map((q) => q.get('prompt'))).toEqual(['none']);
-  await sleep(1500);
+  await waitOut(1500);
   expect(seen.authorize, 'and nothing more happened on its own').toHaveLength(1);
   // The prompt returns to the page the user was on.
   await page.getByRole('button', { name: 'Sign in again' }).click();
@@ -205,7 +208,7 @@ test('a refused refresh token is forgotten: never sent again, however often the 
     form: { grant_type: 'refresh_token', client_id: CLIENT_ID, refresh_token: stolen },
   });
   expect(other.status()).toBe(200);
-  await sleep(2500);
+  await waitOut(2500);
   await idpAdmin(request, 'end-sessions', {});
   await lookUp(page);
   await expect(page.getByRole('alert')).toContainText("Your session has ended and couldn't be renewed without you");
@@ -216,7 +219,7 @@ test('a refused refresh token is forgotten: never sent again, however often the 
     await lookUp(page, city);
     await expect(page.getByRole('alert')).toBeVisible();
   }
-  await sleep(500);
+  await waitOut(500);
   expect(seen.refresh_token, 'the refused refresh token was never sent again').toBe(1);
   expect(seen.api.filter((c) => c.auth.startsWith('Bearer ')), 'no expired token went to the API').toHaveLength(0);
 });
@@ -229,7 +232,7 @@ test('without Web Locks a tab never redeems its refresh token: a silent sign-in 
   await signIn(page);
   await page.goto('/weather');
   const seen = watchTokenRequests(page);
-  await sleep(2500);
+  await waitOut(2500);
   await lookUp(page, 'Lisbon', 'PT');
   await expect(region(page)).toContainText('lisbon', { ignoreCase: true });
   expect(seen.refresh_token, 'no refresh without the lock').toBe(0);
@@ -241,7 +244,7 @@ test('an expired refresh token with a live provider session renews silently and 
   await signIn(page);
   await page.goto('/weather');
   const seen = watchTokenRequests(page);
-  await sleep(4500);
+  await waitOut(4500);
   await lookUp(page, 'Lisbon', 'PT');
   await expect(region(page)).toContainText('lisbon', { ignoreCase: true });
   expect(seen.authorize.map((q) => q.get('prompt'))).toEqual(['none']);
@@ -332,7 +335,7 @@ test('a draft another user left in the tab is never posted for the one signed in
   await page.getByRole('link', { name: 'Reports', exact: true }).click();
   await expect(page.getByRole('alert')).toContainText('started by a different user');
   await expect(page.getByLabel('Description')).toHaveValue('Alice was here');
-  await sleep(500);
+  await waitOut(500);
   expect(seen.api.filter((c) => c.method === 'POST'), 'nothing was posted').toHaveLength(0);
   expect(seen.authorize, 'no consent was asked for on her behalf').toHaveLength(0);
 });

@@ -2,8 +2,8 @@
 // a same-origin page that isn't the app, and what the app does with a token the provider granted
 // without the scope the call needs.
 import {
-  test, expect, signIn, storageOf, idpAdmin, watchTokenRequests, sleep, duplicateTab, resetSandbox,
-  SPA, USERS,
+  test, expect, signIn, storageOf, idpAdmin, watchTokenRequests, duplicateTab, resetSandbox,
+  SPA, USERS, waitOut,
 } from '../fixtures.mjs';
 
 test.beforeEach(({ request }) => resetSandbox(request));
@@ -78,14 +78,14 @@ test('no token crosses the channel: a same-origin listener hears signals and cip
   await expect(twin.getByLabel('City')).toBeVisible();
 
   for (let round = 0; round < 2; round += 1) {
-    await sleep(3500); // both tabs' access tokens have expired
+    await waitOut(3500); // both tabs' access tokens have expired
     await lookUp(page, `Oslo${round}`);
     await expect(region(page)).toContainText(`oslo${round}`, { ignoreCase: true });
     await collect(page, twin);
     await lookUp(twin, `Bergen${round}`);
     await expect(region(twin)).toContainText(`bergen${round}`, { ignoreCase: true });
     await collect(page, twin);
-    await sleep(3500);
+    await waitOut(3500);
     await lookUp(twin, `Tromso${round}`);
     await expect(region(twin)).toContainText(`tromso${round}`, { ignoreCase: true });
     await collect(page, twin);
@@ -138,7 +138,7 @@ test('a session posted by a script that lacks the family key is never adopted', 
     t: 'Rotated', family: own.family, generation: own.generation + 6,
     sealed: { nonce: 'AAAAAAAAAAAAAAAA', data: Buffer.from(JSON.stringify(forged)).toString('base64url') },
   }));
-  await sleep(3500); // the access token runs out (and the tab has long handled both messages)
+  await waitOut(3500); // the access token runs out (and the tab has long handled both messages)
   const unchanged = await sessionOf(page, clientId);
   expect(unchanged.refresh_token, 'the forged session was not adopted').toBe(own.refresh_token);
   expect(unchanged.generation).toBe(own.generation);
@@ -161,7 +161,7 @@ test('a token granted without the scope the call needs is never sent: one precis
   // From now on the provider grants refreshes without weather.read (as if an administrator had
   // withdrawn it); the access token from sign-in runs out.
   await idpAdmin(request, 'hostile', { target: 'scope', mode: 'without_read' });
-  await sleep(3500);
+  await waitOut(3500);
   await lookUp(page);
   const alert = page.getByRole('alert');
   await expect(alert).toContainText('without the permission this needs (weather.read), so nothing was sent');
@@ -171,7 +171,7 @@ test('a token granted without the scope the call needs is never sent: one precis
   await lookUp(page, 'Bergen');
   await expect.poll(() => seen.refresh_token).toBe(2);
   await expect(alert).toContainText('without the permission this needs (weather.read)');
-  await sleep(1500);
+  await waitOut(1500);
   expect(seen.refresh_token, 'nothing more on its own').toBe(2);
   expect(seen.api).toHaveLength(0);
   expect(seen.authorize, 'no redirect').toHaveLength(0);
