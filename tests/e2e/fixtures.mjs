@@ -70,6 +70,26 @@ export async function signOut(page) {
   await page.getByRole('button', { name: 'Sign out' }).click();
 }
 
+/** Looks up the weather for a city (country default NO), as a person fills the form. */
+export async function lookUp(page, city = 'Oslo', country = 'NO') {
+  await page.getByLabel('City').fill(city);
+  await page.getByLabel('Country').fill(country);
+  await page.getByRole('button', { name: 'Get weather' }).click();
+}
+
+/** The current-weather result. */
+export const region = (page) => page.getByRole('region', { name: 'Current weather' });
+
+/** Looks up the weather and returns the API's answer (the numbers the page should show). */
+export async function weatherFor(page, city, state = '', units = 'metric') {
+  await page.getByLabel('City').fill(city);
+  await page.getByLabel('State').fill(state);
+  await page.getByLabel('Units').selectOption(units);
+  const answer = page.waitForResponse((r) => r.url().startsWith(`${API}/api/weather/`));
+  await page.getByRole('button', { name: 'Get weather' }).click();
+  return (await answer).json();
+}
+
 /** Fills the provider's sign-in form. */
 export async function submitCredentials(page, user = USERS.alice) {
   await page.getByLabel('Username').fill(user.username);

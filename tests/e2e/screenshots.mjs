@@ -5,16 +5,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { test, expect, signIn, API } from './fixtures.mjs';
-
-async function weatherFor(page, city, state = '', units = 'metric') {
-  await page.getByLabel('City').fill(city);
-  await page.getByLabel('State').fill(state);
-  await page.getByLabel('Units').selectOption(units);
-  const answer = page.waitForResponse((r) => r.url().startsWith(`${API}/api/weather/`));
-  await page.getByRole('button', { name: 'Get weather' }).click();
-  return (await answer).json();
-}
+import { test, expect, signIn, weatherFor } from './fixtures.mjs';
 
 test('screenshots for the README', async ({ page }) => {
   const dir = fileURLToPath(new URL('./screenshots/', import.meta.url));

@@ -2,20 +2,12 @@
 // session, the 24-hour refresh budget, WWW-Authenticate challenges and incremental consent.
 // Each spec resets the sandbox and sets the token lifetimes it needs.
 import {
-  test, expect, signOut, signIn, submitCredentials, storageOf, holdsTokens, apiNextFailure, idpAdmin, apiAdmin,
-  watchTokenRequests, duplicateTab, resetSandbox, SPA, IDP, USERS, TENANT, CLIENT_ID, waitOut,
+  test, expect, signOut, signIn, submitCredentials, storageOf, holdsTokens, apiNextFailure, idpAdmin, apiAdmin, watchTokenRequests, duplicateTab, resetSandbox, SPA, IDP, USERS, TENANT, CLIENT_ID, waitOut, lookUp, region,
 } from '../fixtures.mjs';
 
 test.beforeEach(({ request }) => resetSandbox(request));
 test.afterAll(({ request }) => resetSandbox(request));
 
-async function lookUp(page, city = 'Oslo', country = 'NO') {
-  await page.getByLabel('City').fill(city);
-  await page.getByLabel('Country').fill(country);
-  await page.getByRole('button', { name: 'Get weather' }).click();
-}
-
-const region = (page) => page.getByRole('region', { name: 'Current weather' });
 
 test('an expired access token is renewed silently, once, for three calls at once', async ({ page, request }) => {
   await idpAdmin(request, 'config', { access_ttl: 3 });

@@ -2,31 +2,11 @@
 // a same-origin page that isn't the app, and what the app does with a token the provider granted
 // without the scope the call needs.
 import {
-  test, expect, signIn, storageOf, idpAdmin, watchTokenRequests, duplicateTab, resetSandbox,
-  SPA, USERS, waitOut,
+  test, expect, signIn, storageOf, idpAdmin, watchTokenRequests, duplicateTab, resetSandbox, SPA, USERS, waitOut, lookUp, region, signOut,
 } from '../fixtures.mjs';
 
 test.beforeEach(({ request }) => resetSandbox(request));
 test.afterAll(({ request }) => resetSandbox(request));
-
-async function lookUp(page, city = 'Oslo', country = 'NO') {
-  await page.getByLabel('City').fill(city);
-  await page.getByLabel('Country').fill(country);
-  await page.getByRole('button', { name: 'Get weather' }).click();
-}
-
-const region = (page) => page.getByRole('region', { name: 'Current weather' });
-
-/** Clicks "Sign out", opening the account menu first where the header has one. */
-async function signOut(page, user = USERS.alice) {
-  const direct = page.getByRole('button', { name: 'Sign out' });
-  if (await direct.isVisible()) {
-    await direct.click();
-    return;
-  }
-  await page.getByRole('button', { name: new RegExp(user.name) }).click();
-  await page.getByRole('menuitem', { name: 'Sign out' }).or(direct).first().click();
-}
 
 /** The app's session entry in a tab's sessionStorage, parsed (undefined when signed out). */
 async function sessionOf(page, clientId) {

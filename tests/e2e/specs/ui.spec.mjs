@@ -7,7 +7,7 @@
 import { createRequire } from 'node:module';
 
 import {
-  test, expect, signIn, signOut, apiNextFailure, resetSandbox, SPA, IDP, API, USERS,
+  test, expect, signIn, signOut, apiNextFailure, resetSandbox, SPA, IDP, API, USERS, weatherFor,
 } from '../fixtures.mjs';
 
 const axeSource = createRequire(import.meta.url)('axe-core').source;
@@ -32,15 +32,6 @@ async function axeBothSchemes(page, state) {
   }
   await page.emulateMedia({ colorScheme: 'light' });
   return found;
-}
-
-async function weatherFor(page, city, state = '', units = 'metric') {
-  await page.getByLabel('City').fill(city);
-  await page.getByLabel('State').fill(state);
-  await page.getByLabel('Units').selectOption(units);
-  const answer = page.waitForResponse((r) => r.url().startsWith(`${API}/api/weather/`));
-  await page.getByRole('button', { name: 'Get weather' }).click();
-  return (await answer).json();
 }
 
 test('axe finds no violations in any state, light or dark', async ({ page, request }) => {
