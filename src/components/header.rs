@@ -119,8 +119,10 @@ fn AccountMenu(account: Account, error: RwSignal<Option<AppError>>) -> impl Into
     let initial = account
         .name
         .chars()
-        .find(|c| c.is_alphanumeric())
-        .map(|c| c.to_uppercase().to_string())
+        // ASCII rules only: Unicode's case and alphabet tables would cost kilobytes of wasm for
+        // one letter (a non-ASCII initial is shown as written).
+        .find(|c| c.is_ascii_alphanumeric() || !c.is_ascii())
+        .map(|c| c.to_ascii_uppercase().to_string())
         .unwrap_or_else(|| "?".into());
     let username = account.username.clone();
     let tenant = account.tenant_id.clone();

@@ -258,8 +258,8 @@ fn Report(found: Found) -> impl IntoView {
 fn place_label(query: &WeatherQuery) -> String {
     let mut parts = vec![query.city.clone()];
     if let Some(s) = &query.state {
-        parts.push(s.to_uppercase());
+        parts.push(s.to_ascii_uppercase());
     }
-    parts.push(query.country.to_uppercase());
+    parts.push(query.country.to_ascii_uppercase());
     parts.join(", ")
 }
