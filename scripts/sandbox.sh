@@ -121,9 +121,22 @@ sandbox_start_nginx() {
     echo "[sandbox] $nginx is missing: run scripts/setup (it installs Debian's nginx-light)" >&2
     return 1
   fi
-  local prefix=$PWD/target/nginx/$name
+  # Unprivileged: run as root (CI), the whole server runs as `nobody` from a world-traversable
+  # folder of its own in /tmp (a checkout may sit under a 0700 temp folder nobody can enter);
+  # target/nginx/NAME points at it. Otherwise it runs as the caller, inside target/.
+  local link=$PWD/target/nginx/$name prefix run=()
+  if [ -L "$link" ]; then rm -rf "$(readlink "$link")"; fi
+  rm -rf "$link"
+  mkdir -p "$PWD/target/nginx"
+  if [ "$(id -u)" = 0 ]; then
+    prefix=$(mktemp -d /tmp/nimbus-nginx-"$name".XXXXXX) || return 1
+    chmod 755 "$prefix"
+    ln -s "$prefix" "$link"
+    run=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+  else
+    prefix=$link
+  fi
   local site=$prefix/www${base%/}
-  rm -rf "$prefix"
   mkdir -p "$prefix/logs" "$prefix/temp" "$site"
   cp -R "$dist"/. "$site"/
   cp "$config" "$site/config.json"
@@ -153,8 +166,9 @@ http {
     }
 }
 EOF
+  if ((${#run[@]})); then chown -R nobody:nogroup "$prefix"; fi
   sandbox_start "nginx-$name" "http://127.0.0.1:$port${base}config.json" \
-    "$nginx" -p "$prefix" -c "$prefix/nginx.conf" -e stderr
+    "${run[@]}" "$nginx" -p "$prefix" -c "$prefix/nginx.conf" -e stderr
 }
 
 # The same dist/ behind nginx at the site root (8085) and under /nimbus/ (8086), against the
