@@ -122,12 +122,19 @@ impl ProviderError {
     pub fn message(&self) -> String {
         let base = self.message_base();
         match (&self.description, self.aadsts_code()) {
-            (_, Some(code)) => match aadsts_explanation(&code) {
+            (Some(d), None) => format!("{base} The provider said: {d}"),
+            _ => self.with_support_code(base),
+        }
+    }
+
+    /// `base`, then Entra's explanation and the support code when the description has one.
+    fn with_support_code(&self, base: String) -> String {
+        match self.aadsts_code() {
+            Some(code) => match aadsts_explanation(&code) {
                 Some(why) => format!("{base} {why} Support code: {code}."),
                 None => format!("{base} Support code: {code}."),
             },
-            (Some(d), None) => format!("{base} The provider said: {d}"),
-            (None, None) => base,
+            None => base,
         }
     }
 
@@ -164,22 +171,14 @@ impl ProviderError {
             }
             _ => self.message_base(),
         };
-        let message = match self.aadsts_code() {
-            Some(code) => match aadsts_explanation(&code) {
-                Some(why) => format!("{base} {why} Support code: {code}."),
-                None => format!("{base} Support code: {code}."),
-            },
-            None => base,
-        };
+        let message = self.with_support_code(base);
         let details = match &self.description {
             Some(d) => format!("error={}. The provider said: {d}", self.error),
             None => format!("error={}.", self.error),
         };
         (message, details)
     }
-}
 
-impl ProviderError {
     /// Whether the fix is in the app registration or config.json, not in trying again.
     pub fn is_configuration_problem(&self) -> bool {
         matches!(

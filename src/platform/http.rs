@@ -73,34 +73,38 @@ pub async fn get_own(url: &str) -> Result<Reply, FetchError> {
 /// `POST url` with a JSON body and `Authorization: Bearer`.
 pub async fn post_json(url: &str, body: &str, bearer: &AccessToken) -> Result<Reply, FetchError> {
     let authorization = format!("Bearer {}", bearer.expose());
-    let headers = headers(&[
-        ("Content-Type", "application/json"),
-        ("Accept", "application/json"),
-        ("Authorization", &authorization),
-    ])?;
-    send(
-        Method::POST,
+    post(
         url,
-        headers,
-        Some(body),
-        RequestCredentials::Omit,
+        body,
+        &[
+            ("Content-Type", "application/json"),
+            ("Accept", "application/json"),
+            ("Authorization", &authorization),
+        ],
     )
     .await
 }
 
 /// `POST url` with a form-encoded body (the token endpoint, RFC 6749 §4.1.3).
 pub async fn post_form(url: &str, body: &str) -> Result<Reply, FetchError> {
-    let headers = headers(&[
-        (
-            "Content-Type",
-            "application/x-www-form-urlencoded;charset=UTF-8",
-        ),
-        ("Accept", "application/json"),
-    ])?;
+    let content_type = "application/x-www-form-urlencoded;charset=UTF-8";
+    post(
+        url,
+        body,
+        &[
+            ("Content-Type", content_type),
+            ("Accept", "application/json"),
+        ],
+    )
+    .await
+}
+
+/// `POST url` cross-origin, without credentials.
+async fn post(url: &str, body: &str, headers: &[(&str, &str)]) -> Result<Reply, FetchError> {
     send(
         Method::POST,
         url,
-        headers,
+        self::headers(headers)?,
         Some(body),
         RequestCredentials::Omit,
     )
