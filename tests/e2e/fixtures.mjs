@@ -90,6 +90,18 @@ export async function weatherFor(page, city, state = '', units = 'metric') {
   return (await answer).json();
 }
 
+/** On /reports: types a report (Fog on the river, London, GB), adds it — the first write asks
+ *  for consent — and declines at the provider; returns once back on /reports. */
+export async function addReportDecliningConsent(page) {
+  await page.getByLabel('Description').fill('Fog on the river');
+  await page.getByLabel('City').fill('London');
+  await page.getByLabel('Country').fill('GB');
+  await page.getByRole('button', { name: 'Add report' }).click();
+  await page.waitForURL((u) => u.origin === IDP);
+  await page.getByRole('button', { name: 'Decline' }).click();
+  await page.waitForURL(`${SPA}/reports`);
+}
+
 /** Fills the provider's sign-in form. */
 export async function submitCredentials(page, user = USERS.alice) {
   await page.getByLabel('Username').fill(user.username);

@@ -2,7 +2,9 @@
 // session, the 24-hour refresh budget, WWW-Authenticate challenges and incremental consent.
 // Each spec resets the sandbox and sets the token lifetimes it needs.
 import {
-  test, expect, signOut, signIn, submitCredentials, storageOf, holdsTokens, apiNextFailure, idpAdmin, apiAdmin, watchTokenRequests, duplicateTab, resetSandbox, SPA, IDP, USERS, TENANT, CLIENT_ID, waitOut, lookUp, region,
+  test, expect, signOut, signIn, submitCredentials, storageOf, holdsTokens, apiNextFailure,
+  idpAdmin, apiAdmin, watchTokenRequests, duplicateTab, resetSandbox, SPA, IDP, USERS, TENANT,
+  CLIENT_ID, waitOut, lookUp, region, addReportDecliningConsent,
 } from '../fixtures.mjs';
 
 test.beforeEach(({ request }) => resetSandbox(request));
@@ -335,13 +337,7 @@ test('a draft another user left in the tab is never posted for the one signed in
 test('declining consent keeps the typed report and says so', async ({ page, request }) => {
   await signIn(page);
   await page.goto('/reports');
-  await page.getByLabel('Description').fill('Fog on the river');
-  await page.getByLabel('City').fill('London');
-  await page.getByLabel('Country').fill('GB');
-  await page.getByRole('button', { name: 'Add report' }).click();
-  await page.waitForURL((u) => u.origin === IDP);
-  await page.getByRole('button', { name: 'Decline' }).click();
-  await page.waitForURL(`${SPA}/reports`);
+  await addReportDecliningConsent(page);
   await expect(page.getByRole('alert')).toContainText('You declined the permission');
   await expect(page.getByLabel('Description')).toHaveValue('Fog on the river');
   await expect(page.getByLabel('City')).toHaveValue('London');

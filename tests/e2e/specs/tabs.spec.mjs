@@ -2,7 +2,8 @@
 // a same-origin page that isn't the app, and what the app does with a token the provider granted
 // without the scope the call needs.
 import {
-  test, expect, signIn, storageOf, idpAdmin, watchTokenRequests, duplicateTab, resetSandbox, SPA, USERS, waitOut, lookUp, region, signOut,
+  test, expect, signIn, storageOf, idpAdmin, watchTokenRequests, duplicateTab, resetSandbox, SPA,
+  USERS, waitOut, lookUp, region, signOut,
 } from '../fixtures.mjs';
 
 test.beforeEach(({ request }) => resetSandbox(request));

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 
 import {
   test, expect, signIn, signOut, apiNextFailure, resetSandbox, SPA, IDP, API, USERS, weatherFor,
+  addReportDecliningConsent,
 } from '../fixtures.mjs';
 
 const axeSource = createRequire(import.meta.url)('axe-core').source;
@@ -89,13 +90,7 @@ test('axe finds no violations in any state, light or dark', async ({ page, reque
   await expect(page.getByText('No reports yet.')).toBeVisible();
   await check('reports: empty');
 
-  await page.getByLabel('Description').fill('Fog on the river');
-  await page.getByLabel('City').fill('London');
-  await page.getByLabel('Country').fill('GB');
-  await page.getByRole('button', { name: 'Add report' }).click();
-  await page.waitForURL((u) => u.origin === IDP);
-  await page.getByRole('button', { name: 'Decline' }).click();
-  await page.waitForURL(`${SPA}/reports`);
+  await addReportDecliningConsent(page);
   await expect(page.getByRole('alert')).toContainText('You declined the permission');
   await check('reports: consent declined');
 
